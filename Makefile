@@ -1,0 +1,62 @@
+# «Моя школа» portal: the two commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+WORKERS ?= 2
+# The demo and the commands below run in development unless the environment says otherwise.
+export PORTAL_ENV ?= development
+FLASK  := $(BIN)/flask --app wsgi
+
+.PHONY: install migrate demo run test test-pg test-browser lint format bench ci clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml requirements.lock
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(FLASK) db upgrade
+
+## make demo: venv, install, migrate, then serve every region on <slug>.localhost
+demo: migrate
+	@echo
+	@echo "«Моя школа» is starting; open these addresses:"
+	@$(FLASK) regions urls --port $(PORT)
+	@echo
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+## make test: lint, then the whole suite on SQLite (browser tests: make test-browser)
+test: install lint
+	PORTAL_ENV=testing $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+## the same suite on PostgreSQL and Redis (a fresh database per run, dropped afterwards)
+test-pg: install
+	PORTAL_ENV=testing \
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
+	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+## browser tests in Debian's Chromium (apt-get install -y chromium)
+test-browser: install
+	PORTAL_ENV=testing $(BIN)/pytest -m browser $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	PORTAL_ENV=testing $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance/portal.db .pytest_cache

@@ -1,0 +1,40 @@
+"""The «Моя школа» portal: ``create_app`` builds one WSGI app that serves every region."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app import errors, security, settings, tenants
+from app.extensions import csrf, db, htmx, migrate
+
+
+def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, Any] | None = None):
+    """Build the app from ``environ`` (default: the process environment) and extra ``config``."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(
+        settings.from_environ(os.environ if environ is None else environ, Path(app.instance_path))
+    )
+    if config:
+        app.config.from_mapping(config)
+
+    # Order matters: the tenant is bound before CSRF is checked, so refusals are branded.
+    tenants.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    from app.blueprints import register_blueprints
+    from app.cli import register_commands
+
+    register_blueprints(app)
+    register_commands(app)
+    return app

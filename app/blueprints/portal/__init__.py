@@ -1,0 +1,7 @@
+"""Portal: the apex host's region chooser, each region's home and its branding stylesheet."""
+
+from flask import Blueprint
+
+bp = Blueprint("portal", __name__)
+
+from . import routes  # noqa: E402, F401  (routes attach to bp)

@@ -1,0 +1,40 @@
+from flask import g, make_response, redirect, render_template, request, url_for
+
+from app.extensions import htmx
+from app.tenants import current_registry, tenant_required
+
+from . import bp
+from .forms import RegionFilterForm
+from .service import region_rows
+
+BRANDING_MAX_AGE = 24 * 3600
+
+
+@bp.get("/")
+def index():
+    if g.tenant is not None:
+        return redirect(url_for("auth.login"))
+    return chooser()
+
+
+def chooser():
+    form = RegionFilterForm(request.args, meta={"csrf": False})
+    query = (form.q.data or "") if form.validate() else ""
+    rows = region_rows(current_registry(), query, via_host=request.host, scheme=request.scheme)
+    template = "portal/_regions.html" if htmx and not htmx.boosted else "portal/chooser.html"
+    response = make_response(render_template(template, form=form, rows=rows, query=query))
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/branding.css")
+@tenant_required
+def branding_css():
+    response = make_response(render_template("portal/branding.css", branding=g.tenant.branding))
+    response.mimetype = "text/css"
+    if request.args.get("v") == g.tenant.version:
+        response.cache_control.public = True
+        response.cache_control.max_age = BRANDING_MAX_AGE
+    else:
+        response.cache_control.no_cache = True
+    return response

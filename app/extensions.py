@@ -1,0 +1,13 @@
+"""The Flask extension objects, created here and wired by ``create_app``."""
+
+from flask_htmx import HTMX
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from app.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+htmx = HTMX()

@@ -1,0 +1,108 @@
+"""Settings from the environment, in one place.
+
+``PORTAL_ENV`` is ``production`` unless said otherwise: a forgotten variable must fail
+closed (``SECRET_KEY`` required, HTTPS-only cookies), never open.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {value!r}")
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "")
+    if value == "":
+        return default
+    if not value.isdigit():
+        raise SettingsError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
+def database_url(url: str) -> str:
+    """Accept the usual ``postgres://`` spellings and drive them with psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance_path: Path) -> str:
+    """A per-checkout key, kept so that every demo worker and restart shares it."""
+    path = instance_path / "dev-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    env = environ.get("PORTAL_ENV", "production")
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    development = env != "production"
+
+    secret_key = environ.get("SECRET_KEY", "")
+    if not secret_key:
+        if not development:
+            raise SettingsError("SECRET_KEY must be set outside development (PORTAL_ENV)")
+        secret_key = _development_secret(instance_path)
+    elif len(secret_key) < 32:
+        raise SettingsError("SECRET_KEY must be at least 32 characters")
+
+    https = _flag(environ, "PORTAL_HTTPS", default=not development)
+    return {
+        "PORTAL_ENV": env,
+        "SECRET_KEY": secret_key,
+        "REGIONS_FILE": environ.get("REGIONS_FILE", str(PROJECT_ROOT / "config" / "regions.yaml")),
+        "DEV_HOSTS": _flag(environ, "DEV_HOSTS", default=development),
+        "SQLALCHEMY_DATABASE_URI": database_url(
+            environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.db'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": environ.get("REDIS_URL") or None,
+        "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
+        "PORTAL_HTTPS": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        # Cookies: host-only (no Domain), so one region's cookie never reaches another host.
+        # `__Host-` requires Secure, which browsers honour only over HTTPS.
+        "SESSION_COOKIE_NAME": "__Host-session" if https else "session",
+        "SESSION_COOKIE_SECURE": https,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_DOMAIN": None,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_NAME": "__Host-remember" if https else "remember",
+        "REMEMBER_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(hours=12),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session that holds it
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }
+
+
+def load(instance_path: Path) -> dict[str, Any]:
+    return from_environ(os.environ, instance_path)

@@ -1,0 +1,121 @@
+"""The tenant registry: which region a host belongs to, and that region's configuration.
+
+Resolution is one dictionary lookup on the normalised host, so it costs the same for four
+regions or four hundred. An unknown host resolves to nothing, never to a default region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .schema import Branding, Policy, PortalConfig, RegionsFile, TenantConfig
+
+BASELINE_VERSION = "baseline"
+
+
+def normalize_host(host: str) -> str:
+    """``Mosreg.LOCALHOST.:8000`` → ``mosreg.localhost``: case, port, final dot don't matter."""
+    host = host.strip().lower()
+    bracketed = host.startswith("[")  # [::1]:8000
+    host = host[: host.find("]") + 1] if bracketed else host.partition(":")[0]
+    return host.rstrip(".")
+
+
+def split_port(host: str) -> str | None:
+    """The port of a ``Host`` header value, if any."""
+    tail = host.rsplit("]", 1)[-1]
+    _, sep, port = tail.rpartition(":")
+    return port if sep and port.isdigit() else None
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One region as served now: its slug, its configuration and that configuration's version."""
+
+    slug: str
+    config: TenantConfig
+    version: str = BASELINE_VERSION
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def branding(self) -> Branding:
+        return self.config.branding
+
+    @property
+    def policy(self) -> Policy:
+        return self.config.policy
+
+
+@dataclass(frozen=True)
+class Apex:
+    """The portal's own host, serving the region chooser."""
+
+    portal: PortalConfig
+
+
+Site = Tenant | Apex
+
+
+class TenantRegistry:
+    def __init__(self, regions: RegionsFile, *, dev_hosts: bool):
+        self.portal = regions.portal
+        self.dev_hosts = dev_hosts
+        self._tenants: dict[str, Tenant] = {
+            slug: Tenant(slug, config) for slug, config in regions.regions.items()
+        }
+        self._apex = Apex(regions.portal)
+        self._by_host: dict[str, str | None] = {host: None for host in self.apex_hosts()}
+        for slug, tenant in self._tenants.items():
+            for host in self.hosts_of(tenant):
+                self._by_host[host] = slug
+
+    def __iter__(self) -> Iterator[Tenant]:
+        return iter(self._tenants.values())
+
+    def __len__(self) -> int:
+        return len(self._tenants)
+
+    def get(self, slug: str) -> Tenant | None:
+        return self._tenants.get(slug)
+
+    def apex_hosts(self) -> list[str]:
+        hosts = list(self.portal.apex_hosts)
+        if self.dev_hosts:
+            hosts.append(self.portal.dev_domain)
+        return hosts
+
+    def dev_host(self, tenant: Tenant) -> str:
+        return f"{tenant.slug}.{self.portal.dev_domain}"
+
+    def hosts_of(self, tenant: Tenant) -> list[str]:
+        hosts = list(tenant.config.hosts)
+        if self.dev_hosts:
+            hosts.append(self.dev_host(tenant))
+        return hosts
+
+    def resolve(self, host: str) -> Site | None:
+        """The site a ``Host`` header names, or ``None`` for a host we do not serve."""
+        key = normalize_host(host)
+        if key not in self._by_host:
+            return None
+        slug = self._by_host[key]
+        return self._apex if slug is None else self._tenants[slug]
+
+    def trusted_hosts(self) -> list[str]:
+        """Every host served, for Flask's ``TRUSTED_HOSTS``."""
+        return list(self._by_host)
+
+    def login_url(self, tenant: Tenant, *, via_host: str, scheme: str) -> str:
+        """Where a region's login page is, seen from the apex host the request came to.
+
+        From the development apex (``localhost:8000``) the link stays on this machine
+        (``mosreg.localhost:8000``); from the production apex it is the region's own host.
+        """
+        if self.dev_hosts and normalize_host(via_host) == self.portal.dev_domain:
+            port = split_port(via_host)
+            return f"{scheme}://{self.dev_host(tenant)}{':' + port if port else ''}/"
+        return f"https://{tenant.config.hosts[0]}/"

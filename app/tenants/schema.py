@@ -1,0 +1,307 @@
+"""The typed schema of ``config/regions.yaml``.
+
+Every model here is strict (unknown keys are errors) and frozen: a tenant's configuration is
+a value. Cross-field rules that concern one region live on :class:`TenantConfig`; rules that
+span regions (a host claimed twice) live on :class:`RegionsFile`. Turning validation errors
+into one line per problem is :mod:`app.tenants.loader`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+)
+COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+LOGO_SUFFIXES = (".svg", ".png", ".webp")
+# White text sits on the primary colour (buttons, header): WCAG AA for normal text.
+MIN_CONTRAST_ON_WHITE = 4.5
+
+
+def _hostname(value: str) -> str:
+    if value != value.lower():
+        raise ValueError("a host name is written in lower case")
+    if not HOSTNAME_RE.match(value):
+        raise ValueError("not a host name (no scheme, port or path)")
+    return value
+
+
+def _colour(value: str) -> str:
+    if not COLOUR_RE.match(value):
+        raise ValueError("not a colour (write it as #rrggbb)")
+    return value.lower()
+
+
+def _https_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+        raise ValueError("not an http(s) URL")
+    return value
+
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,30}$")]
+Hostname = Annotated[str, AfterValidator(_hostname)]
+Colour = Annotated[str, AfterValidator(_colour)]
+Url = Annotated[str, AfterValidator(_https_url)]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def relative_luminance(colour: str) -> float:
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_with_white(colour: str) -> float:
+    return 1.05 / (relative_luminance(colour) + 0.05)
+
+
+# --- identity providers -------------------------------------------------------------------
+
+
+class EsiaProvider(Strict):
+    """Госуслуги (ЕСИА): endpoints from ESIA.md, secrets by environment variable name."""
+
+    kind: Literal["esia"]
+    base_url: Url
+    issuer: str = "http://esia.gosuslugi.ru/"
+    authorize_path: str = "/aas/oauth2/v2/ac"
+    token_path: str = "/aas/oauth2/v3/te"
+    rest_path: str = "/rs"
+    logout_path: str = "/idp/ext/Logout"
+    client_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    scopes: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]] = Field(min_length=1)
+    scope_org: str = ""
+    client_certificate_file_env: EnvName
+    private_key_file_env: EnvName
+    provider_certificate_file_env: EnvName
+    signer: Literal["openssl", "python"] = "openssl"
+    token_algorithms: list[Literal["RS256", "GOST3410_2012_256"]] = ["RS256"]
+    timeout_seconds: float = Field(default=5.0, gt=0, le=10)
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid_first(cls, scopes: list[str]) -> list[str]:
+        if "openid" not in scopes:
+            raise ValueError("must include openid (the id_token carries the account level)")
+        return scopes
+
+
+class OidcProvider(Strict):
+    """Any OpenID Connect provider: discovery, or explicit endpoints when it has none."""
+
+    kind: Literal["oidc"]
+    issuer: Url
+    discovery_url: Url | None = None
+    authorization_endpoint: Url | None = None
+    token_endpoint: Url | None = None
+    userinfo_endpoint: Url | None = None
+    jwks_uri: Url | None = None
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    client_secret_env: EnvName | None = None
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "none"] = (
+        "client_secret_basic"
+    )
+    scopes: list[str] = Field(default=["openid"], min_length=1)
+    id_token_algorithms: list[Literal["RS256", "ES256", "PS256"]] = ["RS256"]
+    timeout_seconds: float = Field(default=5.0, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _endpoints_known(self) -> OidcProvider:
+        if self.discovery_url is None:
+            missing = [
+                name
+                for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    "without discovery_url these endpoints are required: " + ", ".join(missing)
+                )
+        if self.token_endpoint_auth_method != "none" and self.client_secret_env is None:
+            raise ValueError(
+                f"token_endpoint_auth_method {self.token_endpoint_auth_method} "
+                "needs client_secret_env"
+            )
+        if "openid" not in self.scopes:
+            raise ValueError("scopes must include openid")
+        return self
+
+
+IdentityProvider = Annotated[EsiaProvider | OidcProvider, Field(discriminator="kind")]
+
+# --- login methods ------------------------------------------------------------------------
+
+# The seeds' labels: «Госуслуги» (000), «Вход по логину» (000). An OIDC method names itself.
+DEFAULT_LABELS = {"esia": "Госуслуги", "password": "Вход по логину"}
+
+
+class LoginMethod(Strict):
+    kind: Literal["esia", "oidc", "password"]
+    label: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_shorthand(cls, value: object) -> object:
+        return {"kind": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _labelled(self) -> LoginMethod:
+        if self.label is None:
+            if self.kind not in DEFAULT_LABELS:
+                raise ValueError(f"a {self.kind} method needs a label (the button's text)")
+            object.__setattr__(self, "label", DEFAULT_LABELS[self.kind])
+        return self
+
+
+# --- branding and policy ------------------------------------------------------------------
+
+
+class Support(Strict):
+    phone: Annotated[str, StringConstraints(pattern=r"^[+0-9 ()-]{5,30}$")]
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    hours: Text
+
+
+class Branding(Strict):
+    full_name: Text
+    short_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+    ]
+    logo: str
+    primary_color: Colour
+    accent_color: Colour
+    support: Support
+    footer_text: Text
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_file(cls, logo: str, info: ValidationInfo) -> str:
+        path = Path(logo)
+        if path.is_absolute() or ".." in path.parts:
+            raise ValueError("must be a path inside the static folder, such as branding/x.svg")
+        if path.suffix.lower() not in LOGO_SUFFIXES:
+            raise ValueError("must be an .svg, .png or .webp file")
+        static_dir = (info.context or {}).get("static_dir")
+        if static_dir is not None and not (Path(static_dir) / path).is_file():
+            raise ValueError(f"file not found in the static folder: {logo}")
+        return logo
+
+    @field_validator("primary_color")
+    @classmethod
+    def _readable(cls, colour: str) -> str:
+        ratio = contrast_with_white(colour)
+        if ratio < MIN_CONTRAST_ON_WHITE:
+            raise ValueError(
+                f"too light for white text on it (contrast {ratio:.1f}:1, "
+                f"at least {MIN_CONTRAST_ON_WHITE}:1 needed)"
+            )
+        return colour
+
+
+class TrustedPersonsPolicy(Strict):
+    enabled: bool = False
+    # Seeds (003): access «будет обеспечен в течение суток».
+    activation_delay_hours: int = Field(default=24, ge=0, le=168)
+
+
+class SessionPolicy(Strict):
+    idle_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    absolute_timeout_hours: int = Field(default=12, ge=1, le=72)
+
+    @model_validator(mode="after")
+    def _idle_within_absolute(self) -> SessionPolicy:
+        if self.idle_timeout_minutes > self.absolute_timeout_hours * 60:
+            raise ValueError("idle_timeout_minutes is longer than absolute_timeout_hours")
+        return self
+
+
+MatchField = Literal["full_name", "snils", "birth_date", "email", "phone"]
+
+
+class Policy(Strict):
+    require_email: bool = True
+    parent_consent_under_age: int = Field(default=18, ge=0, le=18)
+    self_registration_min_age: int = Field(default=14, ge=0, le=18)
+    match_fields: list[MatchField] = Field(min_length=1)
+    trusted_persons: TrustedPersonsPolicy = TrustedPersonsPolicy()
+    session: SessionPolicy = SessionPolicy()
+
+    @model_validator(mode="after")
+    def _ages(self) -> Policy:
+        if self.self_registration_min_age > self.parent_consent_under_age:
+            raise ValueError("self_registration_min_age is above parent_consent_under_age")
+        if len(set(self.match_fields)) != len(self.match_fields):
+            raise ValueError("match_fields lists a field twice")
+        return self
+
+
+# --- a region and the whole file ----------------------------------------------------------
+
+
+class TenantConfig(Strict):
+    name: Text
+    hosts: list[Hostname] = Field(min_length=1)
+    identity_provider: IdentityProvider
+    login_methods: list[LoginMethod] = Field(min_length=1)
+    branding: Branding
+    policy: Policy
+
+    @model_validator(mode="after")
+    def _methods_fit_provider(self) -> TenantConfig:
+        kinds = [method.kind for method in self.login_methods]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("login_methods lists a method twice")
+        for kind in kinds:
+            if kind != "password" and kind != self.identity_provider.kind:
+                raise ValueError(
+                    f"login method {kind} needs identity_provider.kind {kind}, "
+                    f"not {self.identity_provider.kind}"
+                )
+        return self
+
+
+class PortalConfig(Strict):
+    name: Text = "Моя школа"
+    apex_hosts: list[Hostname] = Field(min_length=1)
+    # In development every region is also served on <slug>.<dev_domain>.
+    dev_domain: Hostname = "localhost"
+
+
+class RegionsFile(Strict):
+    portal: PortalConfig
+    regions: dict[Slug, TenantConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _hosts_unique(self) -> RegionsFile:
+        owner: dict[str, str] = {host: "portal.apex_hosts" for host in self.portal.apex_hosts}
+        clashes = []
+        for slug, tenant in self.regions.items():
+            for host in tenant.hosts:
+                if host in owner:
+                    clashes.append(f"{host} (regions.{slug}.hosts and {owner[host]})")
+                owner[host] = f"regions.{slug}.hosts"
+        if clashes:
+            raise ValueError("a host belongs to one place only: " + "; ".join(clashes))
+        return self

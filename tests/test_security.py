@@ -1,0 +1,204 @@
+"""The security baseline: headers on every response, CSRF, cookies, secrets, proxies."""
+
+from __future__ import annotations
+
+import pytest
+from flask import abort, jsonify, request
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.models import AuditEvent
+from app.settings import SettingsError
+from tests.conftest import test_environ
+
+CSP_MUST = ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "script-src 'self'"]
+
+
+@pytest.fixture
+def app_with_probes(app):
+    """Test-only routes that fail on purpose or accept a POST, to exercise the app-wide hooks."""
+
+    @app.get("/_probe/boom")
+    def boom():
+        raise RuntimeError("a bug")
+
+    @app.get("/_probe/unavailable")
+    def unavailable():
+        abort(503)
+
+    @app.post("/_probe/echo")
+    def echo():
+        return jsonify(ok=True, remote_addr=request.remote_addr)
+
+    @app.get("/_probe/remote")
+    def remote():
+        return jsonify(remote_addr=request.remote_addr, scheme=request.scheme)
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+def assert_strict_headers(response, *, https=False):
+    csp = response.headers["Content-Security-Policy"]
+    for directive in CSP_MUST:
+        assert directive in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert ("Strict-Transport-Security" in response.headers) is https
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/login", 200), ("/no-such-page", 404), ("/_probe/boom", 500), ("/_probe/unavailable", 503)],
+)
+def test_headers_on_every_response(app_with_probes, region_client, path, status):
+    response = region_client("tatarstan").get(path)
+    assert response.status_code == status
+    assert_strict_headers(response)
+
+
+def test_headers_on_the_chooser_and_unknown_hosts(app, client, region_client):
+    assert_strict_headers(client.get("/"))
+    assert_strict_headers(region_client("x", host="evil.example").get("/"))
+
+
+def test_server_error_page_is_branded_and_hides_the_bug(app_with_probes, region_client):
+    response = region_client("kaluga").get("/_probe/boom")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Внутренняя ошибка" in body
+    assert "Моя школа — Калуга и Калужская область" in body
+    assert "+7 (800) 000-00-40" in body
+    assert "a bug" not in body and "Traceback" not in body
+
+
+def test_unavailable_page_is_branded(app_with_probes, region_client):
+    response = region_client("moscow").get("/_probe/unavailable")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "Сервис временно недоступен" in body
+    assert "Моя школа — Москва" in body
+
+
+def test_hsts_when_served_over_https(database_uri):
+    app = create_app(test_environ(database_uri, PORTAL_HTTPS="true"))
+    response = app.test_client().get("/login", base_url="https://mosreg.localhost/")
+    assert_strict_headers(response, https=True)
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_post_without_csrf_token_is_refused_and_audited(app_with_probes, region_client):
+    client = region_client("mosreg")
+    response = client.post("/_probe/echo", data={"anything": "1"})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Форма устарела" in body
+    assert "Моя школа — Московская область" in body
+    assert_strict_headers(response)
+    with app_with_probes.app_context():
+        event = db.session.scalars(select(AuditEvent)).one()
+    assert (event.kind, event.tenant, event.detail["path"]) == (
+        "csrf_refused",
+        "mosreg",
+        "/_probe/echo",
+    )
+
+
+def test_post_with_a_forged_token_is_refused(app_with_probes, region_client):
+    client = region_client("mosreg")
+    client.get("/login")
+    response = client.post("/_probe/echo", headers={"X-CSRFToken": "forged"})
+    assert response.status_code == 400
+
+
+def test_htmx_sends_the_token_from_the_page_header(app_with_probes, region_client):
+    client = region_client("kaluga")
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('hx-headers=\'{"X-CSRFToken": "', 1)[1].split('"', 1)[0]
+    response = client.post("/_probe/echo", headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.json["ok"] is True
+
+
+def test_a_token_from_another_region_is_refused(app_with_probes, region_client):
+    kaluga, mosreg = region_client("kaluga"), region_client("mosreg")
+    page = kaluga.get("/login").get_data(as_text=True)
+    token = page.split('hx-headers=\'{"X-CSRFToken": "', 1)[1].split('"', 1)[0]
+    mosreg.get("/login")
+    assert mosreg.post("/_probe/echo", headers={"X-CSRFToken": token}).status_code == 400
+
+
+def test_session_cookie_is_hardened_over_https(database_uri):
+    app = create_app(test_environ(database_uri, PORTAL_HTTPS="true"))
+    response = app.test_client().get("/login", base_url="https://mosreg.localhost/")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Path=/" in cookie and "Domain" not in cookie
+    assert app.config["REMEMBER_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_HTTPONLY"]
+    assert app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 12 * 3600
+
+
+def test_session_cookie_is_host_only_in_development(region_client):
+    response = region_client("mosreg").get("/login")
+    cookie = response.headers["Set-Cookie"]
+    assert "Domain" not in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_secret_key_is_required_outside_development(tmp_path):
+    with pytest.raises(SettingsError, match="SECRET_KEY must be set"):
+        create_app({"PORTAL_ENV": "production", "DATABASE_URL": "sqlite://"})
+
+
+def test_short_secret_key_is_refused():
+    with pytest.raises(SettingsError, match="at least 32"):
+        create_app({"PORTAL_ENV": "production", "SECRET_KEY": "short", "DATABASE_URL": "sqlite://"})
+
+
+def test_production_defaults_fail_closed():
+    app = create_app(
+        {"PORTAL_ENV": "production", "SECRET_KEY": "p" * 40, "DATABASE_URL": "sqlite://"}
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert app.config["DEV_HOSTS"] is False
+    assert "mosreg.localhost" not in app.config["TRUSTED_HOSTS"]
+    assert "myschool.mosreg.ru" in app.config["TRUSTED_HOSTS"]
+
+
+def test_proxy_headers_are_ignored_without_trusted_hops(app_with_probes, region_client):
+    response = region_client("mosreg").get(
+        "/_probe/remote", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    )
+    assert response.json == {"remote_addr": "127.0.0.1", "scheme": "http"}
+
+
+def test_proxy_headers_are_read_for_the_configured_hops(database_uri):
+    app = create_app(test_environ(database_uri, TRUSTED_PROXY_HOPS="1"))
+
+    @app.get("/_probe/remote")
+    def remote():
+        return jsonify(remote_addr=request.remote_addr, scheme=request.scheme)
+
+    response = app.test_client().get(
+        "/_probe/remote",
+        base_url="http://10.0.0.2/",
+        headers={
+            "X-Forwarded-For": "198.51.100.7, 203.0.113.9",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "Kaluga.Localhost.",
+        },
+    )
+    # One hop trusted: the last address the proxy appended, and the host it was asked for.
+    assert response.json == {"remote_addr": "203.0.113.9", "scheme": "https"}
+
+
+def test_bad_setting_is_named():
+    with pytest.raises(SettingsError, match="TRUSTED_PROXY_HOPS must be a whole number"):
+        create_app(
+            {"PORTAL_ENV": "testing", "TRUSTED_PROXY_HOPS": "two", "DATABASE_URL": "sqlite://"}
+        )
