@@ -45,9 +45,7 @@ def test_login_page_in_the_region_branding(page, live_portal, slug):
 def test_chooser_filters_with_htmx(page, live_portal):
     page.goto(f"http://{live_portal}/")
     page.fill("#q", "Татар")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#regions tbody tr').length === 1"
-    )
+    page.wait_for_function("() => document.querySelectorAll('#regions tbody tr').length === 1")
     rows = page.locator("#regions tbody tr")
     assert rows.inner_text().startswith("Республика Татарстан")
     assert page.url.endswith("/?q=%D0%A2%D0%B0%D1%82%D0%B0%D1%80")
