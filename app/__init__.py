@@ -34,7 +34,9 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
 
     from app.blueprints import register_blueprints
     from app.cli import register_commands
+    from app.identity import load_providers
 
+    load_providers()
     register_blueprints(app)
     register_commands(app)
     return app

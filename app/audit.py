@@ -42,13 +42,19 @@ def clean(detail: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def record(
-    kind: str, *, actor_id: int | None = None, commit: bool = True, **detail: Any
+    kind: str,
+    *,
+    tenant: str | None = None,
+    actor_id: int | None = None,
+    commit: bool = True,
+    **detail: Any,
 ) -> AuditEvent:
-    """Add an audit event for the current request's region; commit unless told otherwise."""
-    tenant = g.get("tenant") if has_request_context() else None
+    """Add an audit event for the request's region (or ``tenant``); commit unless told not to."""
+    if tenant is None and has_request_context() and g.get("tenant") is not None:
+        tenant = g.tenant.slug
     event = AuditEvent(
         kind=kind,
-        tenant=tenant.slug if tenant is not None else None,
+        tenant=tenant,
         actor_id=actor_id,
         ip=request.remote_addr if has_request_context() else None,
         detail=clean(detail),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -9,6 +12,13 @@ from flask.cli import AppGroup
 from app.tenants import current_registry
 
 regions = AppGroup("regions", help="The regions this deployment serves.")
+registry = AppGroup("registry", help="The school registry of a region.")
+esia = AppGroup("esia", help="Госуслуги (ESIA) credentials.")
+demo = AppGroup("demo", help="The demo data set and its keys.")
+
+
+def _tenant_option():
+    return click.option("--tenant", required=True, help="The region's slug, e.g. kaluga.")
 
 
 @regions.command("urls")
@@ -16,16 +26,93 @@ regions = AppGroup("regions", help="The regions this deployment serves.")
 @click.option("--scheme", default="http", show_default=True)
 def urls(port: int, scheme: str) -> None:
     """Print the chooser's and every region's login address (development hosts when on)."""
-    registry = current_registry()
+    tenants = current_registry()
     apex = (
-        f"{registry.portal.dev_domain}:{port}"
-        if registry.dev_hosts
-        else registry.portal.apex_hosts[0]
+        f"{tenants.portal.dev_domain}:{port}" if tenants.dev_hosts else tenants.portal.apex_hosts[0]
     )
     click.echo(f"{'Выбор региона':<28} {scheme}://{apex}/")
-    for tenant in registry:
-        click.echo(f"{tenant.name:<28} {registry.login_url(tenant, via_host=apex, scheme=scheme)}")
+    for tenant in tenants:
+        click.echo(f"{tenant.name:<28} {tenants.login_url(tenant, via_host=apex, scheme=scheme)}")
+
+
+@registry.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_tenant_option()
+def import_registry(path: Path, tenant: str) -> None:
+    """Import schools, classes, people and their links from a .jsonl or .csv file."""
+    from app.school_registry import RegistryImportError, import_text
+
+    if current_registry().get(tenant) is None:
+        raise click.BadParameter(f"no region {tenant!r}", param_hint="--tenant")
+    fmt = {".jsonl": "jsonl", ".csv": "csv"}.get(path.suffix.lower())
+    if fmt is None:
+        raise click.BadParameter("the file must end in .jsonl or .csv", param_hint="PATH")
+    try:
+        report = import_text(tenant, path.read_text(encoding="utf-8-sig"), fmt, source=path.name)
+    except RegistryImportError as error:
+        for problem in error.problems:
+            click.echo(f"{path.name}: {problem}", err=True)
+        raise click.ClickException(f"nothing imported: {len(error.problems)} problem(s)") from None
+    summary = ", ".join(f"{kind} {count}" for kind, count in sorted(report.counts.items()))
+    click.echo(f"imported into {tenant}: {summary}")
+
+
+@esia.command("make-test-cert")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default="Тестовая информационная система", show_default=True)
+def make_test_cert(directory: Path, name: str) -> None:
+    """Make a GOST key pair and self-signed certificate; print its client_certificate_hash."""
+    from app.identity.esia.gost import certificate_hash, make_test_certificate
+
+    key, cert = make_test_certificate(directory, name)
+    click.echo(f"key:  {key}\ncert: {cert}")
+    click.echo(f"client_certificate_hash: {certificate_hash(cert.read_bytes())}")
+
+
+def demo_key_paths(directory: Path) -> dict[str, Path]:
+    """The environment variables regions.yaml names, pointed at the demo's key files."""
+    paths = {"EMULATOR_SIGNING_KEY_FILE": directory / "emulator" / "key.pem"}
+    for tenant in current_registry():
+        provider = tenant.config.identity_provider
+        if provider.kind == "esia":
+            paths[provider.client_certificate_file_env] = directory / tenant.slug / "cert.pem"
+            paths[provider.private_key_file_env] = directory / tenant.slug / "key.pem"
+            paths[provider.provider_certificate_file_env] = directory / "emulator" / "cert.pem"
+    return paths
+
+
+@demo.command("keys")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def demo_keys(directory: Path) -> None:
+    """Make the demo's keys (once) and print the environment that names them, for `eval`."""
+    from app.identity.esia.gost import make_test_certificate
+    from idp_emulator.keys import make_signing_key
+
+    if not (directory / "emulator" / "key.pem").exists():
+        make_signing_key(directory / "emulator")
+    for tenant in current_registry():
+        if (
+            tenant.config.identity_provider.kind == "esia"
+            and not (directory / tenant.slug / "cert.pem").exists()
+        ):
+            make_test_certificate(directory / tenant.slug, f"Моя школа ({tenant.name})")
+    for name, path in demo_key_paths(directory).items():
+        click.echo(f"export {name}={shlex.quote(str(path.resolve()))}")
+
+
+@demo.command("seed")
+def demo_seed() -> None:
+    """Load the personas' school records into every ESIA region (idempotent)."""
+    from app.demo import seed
+
+    for tenant in current_registry():
+        if tenant.config.identity_provider.kind == "esia":
+            report = seed(tenant.slug)
+            click.echo(
+                f"{tenant.slug}: " + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+            )
 
 
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(regions)
+    for group in (regions, registry, esia, demo):
+        app.cli.add_command(group)

@@ -73,6 +73,9 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         raise SettingsError("SECRET_KEY must be at least 32 characters")
 
     https = _flag(environ, "PORTAL_HTTPS", default=not development)
+    emulator = environ.get("IDP_EMULATOR_URL") or None
+    if emulator and not development:
+        raise SettingsError("IDP_EMULATOR_URL is for development and tests, never production")
     return {
         "PORTAL_ENV": env,
         "SECRET_KEY": secret_key,
@@ -83,6 +86,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": environ.get("REDIS_URL") or None,
+        # Development and tests: every ESIA region talks to the emulator at this address.
+        "IDP_EMULATOR_URL": emulator,
         "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
         "PORTAL_HTTPS": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",

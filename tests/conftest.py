@@ -114,3 +114,23 @@ def region_client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def require_gost_engine() -> None:
+    """Skip (or, under CI, fail) when OpenSSL's GOST engine is missing."""
+    from app.identity.esia.gost import openssl_available
+
+    if not openssl_available():
+        message = "OpenSSL's gost engine is missing (apt-get install libengine-gost-openssl)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def gost_pair(tmp_path_factory):
+    """A GOST key and self-signed certificate made by openssl, as a region would hold them."""
+    from app.identity.esia.gost import make_test_certificate
+
+    require_gost_engine()
+    return make_test_certificate(tmp_path_factory.mktemp("gost"), "Тестовая система")

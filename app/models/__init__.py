@@ -1,6 +1,20 @@
 """SQLAlchemy models, one module per capability; importing this package registers them all."""
 
+from .accounts import Consent, Notification, User
 from .audit import AuditEvent
 from .base import Base
+from .registry import Enrolment, Guardianship, Person, School, SchoolClass, StaffRole
 
-__all__ = ["AuditEvent", "Base"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Consent",
+    "Enrolment",
+    "Guardianship",
+    "Notification",
+    "Person",
+    "School",
+    "SchoolClass",
+    "StaffRole",
+    "User",
+]

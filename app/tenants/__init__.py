@@ -15,6 +15,7 @@ from flask import Flask, Response, abort, current_app, g, request
 
 from .loader import ConfigError, load_file
 from .registry import Apex, Tenant, TenantRegistry, normalize_host, split_port
+from .schema import RegionsFile
 
 __all__ = [
     "Apex",
@@ -54,6 +55,17 @@ class HostNormalizer:
         return self.wsgi_app(environ, start_response)
 
 
+def with_emulator(regions: RegionsFile, url: str) -> RegionsFile:
+    """Point every ESIA region at the identity-provider emulator (development and tests)."""
+    changed = {}
+    for slug, tenant in regions.regions.items():
+        provider = tenant.identity_provider
+        if provider.kind == "esia":
+            provider = provider.model_copy(update={"base_url": url.rstrip("/")})
+        changed[slug] = tenant.model_copy(update={"identity_provider": provider})
+    return regions.model_copy(update={"regions": changed})
+
+
 def current_registry() -> TenantRegistry:
     return current_app.extensions["tenants"]
 
@@ -90,10 +102,10 @@ def apex_only(view: Callable) -> Callable:
 
 
 def init_app(app: Flask) -> None:
-    registry = TenantRegistry(
-        load_file(Path(app.config["REGIONS_FILE"]), static_dir=Path(app.static_folder)),
-        dev_hosts=app.config["DEV_HOSTS"],
-    )
+    regions = load_file(Path(app.config["REGIONS_FILE"]), static_dir=Path(app.static_folder))
+    if app.config.get("IDP_EMULATOR_URL"):
+        regions = with_emulator(regions, app.config["IDP_EMULATOR_URL"])
+    registry = TenantRegistry(regions, dev_hosts=app.config["DEV_HOSTS"])
     app.extensions["tenants"] = registry
     app.config["TRUSTED_HOSTS"] = registry.trusted_hosts()
     app.wsgi_app = HostNormalizer(app.wsgi_app)

@@ -21,6 +21,9 @@ def _provider(kind_name: str) -> type[IdentityProvider]:
         def start_login(self):
             return redirect(f"https://idp.example/{self.tenant.slug}/{self.kind}")
 
+        def finish_login(self, args):
+            raise NotImplementedError("these tests only start logins")
+
     return Provider
 
 

@@ -1,0 +1,319 @@
+"""Госуслуги (ESIA) as an identity provider: the real protocol, our own checks.
+
+The authorization and token requests are signed with the region's GOST key (``client_secret``),
+the echoed ``state`` is checked, both tokens are verified with ESIA's configured certificate
+(signature, ``iss``, ``aud``, times), and the person, contacts and children are read from
+ESIA's REST API — only the resources whose scope was granted.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from flask import redirect, session, url_for
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
+from joserfc.jws import JWSRegistry
+
+from app.identity import (
+    ExternalChild,
+    ExternalIdentity,
+    FullName,
+    IdentityProvider,
+    LoginFailed,
+    ProviderUnavailable,
+    register,
+)
+from app.identity.types import normalize_snils
+
+from . import protocol
+from .gost import Signer, certificate_hash, make_signer
+
+SESSION_KEY = "esia_login"
+LOGIN_TTL = 600
+CLOCK_LEEWAY = 60
+KID_SCOPES = {"kid_fullname", "kid_birthdate", "kid_snils"}
+CONTACT_SCOPES = {"email", "mobile", "contacts"}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a region holds to talk to ESIA: its GOST signer and certificate, ESIA's key."""
+
+    signer: Signer
+    certificate_hash: str
+    provider_key: RSAKey
+
+
+_credentials: dict[tuple[str, str], Credentials] = {}
+_credentials_lock = threading.Lock()
+
+
+def _read(env: Mapping[str, str], name: str) -> bytes:
+    path = env.get(name)
+    if not path:
+        raise LoginFailed("misconfigured", f"environment variable {name} is not set")
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise LoginFailed("misconfigured", f"{name}: {exc.strerror}") from None
+
+
+def load_credentials(config, env: Mapping[str, str]) -> Credentials:
+    certificate = _read(env, config.client_certificate_file_env)
+    provider_cert = x509.load_pem_x509_certificate(_read(env, config.provider_certificate_file_env))
+    public_pem = provider_cert.public_key().public_bytes(
+        Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+    )
+    return Credentials(
+        signer=make_signer(config.signer, _read(env, config.private_key_file_env)),
+        certificate_hash=certificate_hash(certificate),
+        provider_key=RSAKey.import_key(public_pem),
+    )
+
+
+def credentials_for(tenant, env: Mapping[str, str]) -> Credentials:
+    """Loaded once per region and configuration version, then reused by every login."""
+    key = (tenant.slug, tenant.version)
+    with _credentials_lock:
+        if key not in _credentials:
+            _credentials[key] = load_credentials(tenant.config.identity_provider, env)
+        return _credentials[key]
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return datetime.strptime(value, "%d.%m.%Y").date() if value else None
+    except ValueError:
+        return None
+
+
+@register
+class EsiaProvider(IdentityProvider):
+    kind = "esia"
+
+    def __init__(self, tenant, env: Mapping[str, str] | None = None):
+        super().__init__(tenant)
+        self.config = tenant.config.identity_provider
+        self.env = os.environ if env is None else env
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = "myschool-portal"
+
+    # --- the two signed requests ----------------------------------------------------------
+
+    @property
+    def credentials(self) -> Credentials:
+        return credentials_for(self.tenant, self.env)
+
+    def _url(self, path: str) -> str:
+        return self.config.base_url.rstrip("/") + path
+
+    def redirect_uri(self) -> str:
+        return url_for("auth.callback", kind=self.kind, _external=True)
+
+    def _signed(self, params: dict[str, str], message: bytes) -> dict[str, str]:
+        signature = self.credentials.signer.sign(message)
+        return {**params, "client_secret": protocol.b64url(signature)}
+
+    def _base_params(self, state: str) -> dict[str, str]:
+        return {
+            "client_id": self.config.client_id,
+            "scope": " ".join(self.config.scopes),
+            "scope_org": self.config.scope_org,
+            "timestamp": protocol.format_timestamp(datetime.now(UTC).astimezone()),
+            "state": state,
+            "redirect_uri": self.redirect_uri(),
+            "client_certificate_hash": self.credentials.certificate_hash,
+        }
+
+    def start_login(self):
+        state = protocol.new_state()
+        params = self._base_params(state)
+        params.update(response_type="code", access_type="online")
+        params = self._signed(params, protocol.authorize_message(params))
+        session[SESSION_KEY] = {
+            "state": state,
+            "tenant": self.tenant.slug,
+            "expires": time.time() + LOGIN_TTL,
+        }
+        return redirect(f"{self._url(self.config.authorize_path)}?{urlencode(params)}")
+
+    def _expect_state(self, args: Mapping[str, str]) -> None:
+        pending = session.pop(SESSION_KEY, None)
+        if (
+            not pending
+            or pending.get("tenant") != self.tenant.slug
+            or pending.get("expires", 0) < time.time()
+            or not args.get("state")
+            or args.get("state") != pending.get("state")
+        ):
+            raise LoginFailed("bad_state", "unknown, reused or expired state")
+
+    def finish_login(self, args: Mapping[str, str]) -> ExternalIdentity:
+        self._expect_state(args)
+        if args.get("error"):
+            reason = "refused" if args["error"] == "access_denied" else "provider_error"
+            raise LoginFailed(reason, args.get("error_description", args["error"]))
+        if not args.get("code"):
+            raise LoginFailed("provider_error", "no code in the callback")
+        tokens = self._exchange(args["code"])
+        subject, scopes, sid, level, confirmed = self._verify(tokens)
+        return self._identity(tokens["access_token"], subject, scopes, sid, level, confirmed)
+
+    def _exchange(self, code: str) -> dict[str, Any]:
+        state = protocol.new_state()
+        params = self._base_params(state)
+        params.update(code=code, grant_type="authorization_code", token_type="Bearer")
+        params = self._signed(params, protocol.token_message(params))
+        response = self._call("post", self._url(self.config.token_path), data=params)
+        try:
+            body = response.json()
+        except ValueError:
+            raise LoginFailed(
+                "provider_error", f"token endpoint said {response.status_code}"
+            ) from None
+        if response.status_code != 200 or "error" in body:
+            raise LoginFailed("provider_error", str(body.get("error_description", body)))
+        if body.get("state") != state:
+            raise LoginFailed("bad_state", "the token response did not echo our state")
+        return body
+
+    # --- tokens ----------------------------------------------------------------------------
+
+    def _decode(self, token: str, sbt: str) -> dict[str, Any]:
+        registry = JWSRegistry(strict_check_header=False, algorithms=self.config.token_algorithms)
+        try:
+            decoded = jwt.decode(token, self.credentials.provider_key, registry=registry)
+        except (JoseError, ValueError) as exc:
+            raise LoginFailed("invalid_token", f"{sbt} token: {exc}") from None
+        if decoded.header.get("sbt") != sbt:
+            raise LoginFailed("invalid_token", f"expected an {sbt} token")
+        claims = decoded.claims
+        now = time.time()
+        if claims.get("iss") != self.config.issuer:
+            raise LoginFailed("invalid_token", f"{sbt} token from another issuer")
+        if not isinstance(claims.get("exp"), int) or claims["exp"] < now - CLOCK_LEEWAY:
+            raise LoginFailed("invalid_token", f"{sbt} token expired")
+        if not isinstance(claims.get("iat"), int) or claims["iat"] > now + CLOCK_LEEWAY:
+            raise LoginFailed("invalid_token", f"{sbt} token without a valid iat")
+        if claims.get("nbf", 0) > now + CLOCK_LEEWAY:
+            raise LoginFailed("invalid_token", f"{sbt} token not yet valid")
+        return claims
+
+    def _verify(self, tokens: Mapping[str, Any]):
+        if not tokens.get("id_token") or not tokens.get("access_token"):
+            raise LoginFailed("invalid_token", "missing token")
+        id_claims = self._decode(tokens["id_token"], "id")
+        access = self._decode(tokens["access_token"], "access")
+        if id_claims.get("aud") != self.config.client_id:
+            raise LoginFailed("invalid_token", "id token for another system")
+        if access.get("client_id") != self.config.client_id:
+            raise LoginFailed("invalid_token", "access token for another system")
+        subject = str(id_claims.get("sub", ""))
+        sbj = id_claims.get("urn:esia:sbj") or {}
+        if not subject or str(access.get("urn:esia:sbj_id")) != subject:
+            raise LoginFailed("invalid_token", "tokens name different subjects")
+        if str(sbj.get("urn:esia:sbj:oid", subject)) != subject:
+            raise LoginFailed("invalid_token", "id token subject mismatch")
+        scopes = {item.split("?", 1)[0] for item in str(access.get("scope", "")).split()}
+        return (
+            subject,
+            scopes,
+            id_claims.get("urn:esia:sid"),
+            sbj.get("urn:esia:sbj:lvl", "P"),
+            bool(sbj.get("urn:esia:sbj:is_tru")),
+        )
+
+    # --- REST -----------------------------------------------------------------------------
+
+    def _call(self, method: str, url: str, **kwargs) -> requests.Response:
+        try:
+            return self.http.request(method, url, timeout=self.config.timeout_seconds, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ProviderUnavailable(f"ESIA at {url}: {type(exc).__name__}") from None
+
+    def _rest(self, token: str, path: str, *, embed: bool = False) -> dict[str, Any]:
+        url = self._url(f"{self.config.rest_path}/prns/{path}")
+        params = {"embed": "(elements)"} if embed else None
+        response = self._call(
+            "get", url, params=params, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code != 200:
+            raise LoginFailed("provider_error", f"{path}: HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise LoginFailed("provider_error", f"{path}: not JSON") from None
+
+    def _identity(self, token, subject, scopes, sid, level, confirmed) -> ExternalIdentity:
+        person = self._rest(token, subject)
+        contacts = (
+            self._rest(token, f"{subject}/ctts", embed=True).get("elements", [])
+            if scopes & CONTACT_SCOPES
+            else []
+        )
+        kids = (
+            self._rest(token, f"{subject}/kids", embed=True).get("elements", [])
+            if scopes & KID_SCOPES
+            else []
+        )
+
+        def contact(kind: str) -> tuple[str | None, bool]:
+            found = next((c for c in contacts if c.get("type") == kind), None)
+            return (found["value"], found.get("vrfStu") == "VERIFIED") if found else (None, False)
+
+        email, email_verified = contact("EML")
+        phone, phone_verified = contact("MBT")
+        return ExternalIdentity(
+            issuer=self.config.issuer,
+            subject=subject,
+            full_name=FullName(
+                person.get("lastName", ""),
+                person.get("firstName", ""),
+                person.get("middleName", ""),
+            ),
+            birth_date=_parse_date(person.get("birthDate")),
+            snils=normalize_snils(person.get("snils")),
+            email=email,
+            email_verified=email_verified,
+            phone=phone,
+            phone_verified=phone_verified,
+            account_level=level,
+            confirmed=confirmed and bool(person.get("trusted", True)),
+            children=tuple(self._child(kid) for kid in kids if isinstance(kid, dict)),
+            provider_session=sid,
+        )
+
+    @staticmethod
+    def _child(kid: Mapping[str, Any]) -> ExternalChild:
+        documents = (kid.get("documents") or {}).get("elements", [])
+        verified = any(
+            isinstance(doc, dict)
+            and doc.get("type") == "RF_BRTH_CERT"
+            and doc.get("vrfStu") == "VERIFIED"
+            for doc in documents
+        )
+        return ExternalChild(
+            full_name=FullName(
+                kid.get("lastName", ""), kid.get("firstName", ""), kid.get("middleName", "")
+            ),
+            birth_date=_parse_date(kid.get("birthDate")),
+            snils=normalize_snils(kid.get("snils")),
+            birth_cert_verified=verified,
+        )
+
+    def logout_url(self, identity_session: str | None, return_to: str) -> str:
+        query = urlencode({"client_id": self.config.client_id, "redirect_url": return_to})
+        return f"{self._url(self.config.logout_path)}?{query}"

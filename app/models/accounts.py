@@ -1,0 +1,81 @@
+"""Accounts, consents and notifications: what the portal itself knows about people.
+
+A user is keyed by (tenant, issuer, subject): the same subject from another provider, or in
+another region, is another user.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .registry import Person
+
+
+class User(UserMixin, Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(310))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    person: Mapped[Person | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("tenant", "issuer", "subject"),)
+
+    @property
+    def is_active(self) -> bool:
+        return not self.disabled
+
+
+class Consent(Base):
+    """Consent to processing: one's own (``own``), or a guardian's for a student (``parental``)."""
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    # parental: the student's registry record; own: None.
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    given_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("kind", "user_id", "student_id"),
+        Index("ix_consent_student", "student_id"),
+    )
+
+
+class Notification(Base):
+    """An item in a person's notification centre, addressed to their registry record so that
+    it waits for a parent who has never logged in."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    # The person the item is about (the student whose consent is asked).
+    about_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    about: Mapped[Person | None] = relationship(foreign_keys=[about_id])
+
+    __table_args__ = (
+        UniqueConstraint("kind", "recipient_id", "about_id"),
+        Index("ix_notification_recipient", "recipient_id", "resolved_at"),
+    )

@@ -1,0 +1,105 @@
+"""The demo people (``demo/personas.yaml``): humans, their Госуслуги accounts, their schools.
+
+Shared by the emulator (which logs them in) and the portal's demo seed (which puts them in
+the school registry), so both always describe the same people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PERSONAS_FILE = Path(__file__).resolve().parent.parent / "demo" / "personas.yaml"
+
+
+def birth_date_for(age: int, birthday: str, today: date) -> date:
+    """The birth date that makes someone born on ``birthday`` (MM-DD) exactly ``age`` today."""
+    month, day = (int(part) for part in birthday.split("-"))
+    year = today.year - age - (1 if (month, day) > (today.month, today.day) else 0)
+    return date(year, month, day)
+
+
+@dataclass(frozen=True)
+class Human:
+    key: str
+    last: str
+    first: str
+    middle: str
+    gender: str
+    birth_date: date
+    snils: str
+
+
+@dataclass(frozen=True)
+class Kid:
+    human: Human
+    birth_cert_verified: bool
+
+
+@dataclass(frozen=True)
+class EsiaAccount:
+    id: str
+    oid: str
+    title: str
+    human: Human
+    level: str  # PR confirmed, P simplified/standard, KD child
+    email: str | None
+    mobile: str | None
+    kids: tuple[Kid, ...]
+
+    @property
+    def confirmed(self) -> bool:
+        return self.level == "PR"
+
+
+@dataclass(frozen=True)
+class Personas:
+    people: dict[str, Human]
+    esia: dict[str, EsiaAccount]
+    registry: dict[str, Any]
+    portal: dict[str, Any]
+
+    def by_oid(self, oid: str) -> EsiaAccount | None:
+        return next((account for account in self.esia.values() if account.oid == oid), None)
+
+
+def load_personas(today: date | None = None, path: Path = PERSONAS_FILE) -> Personas:
+    return _load(today or date.today(), path)
+
+
+@cache
+def _load(today: date, path: Path) -> Personas:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    people = {
+        key: Human(
+            key=key,
+            last=p["last"],
+            first=p["first"],
+            middle=p.get("middle", ""),
+            gender=p["gender"],
+            birth_date=birth_date_for(p["age"], p["birthday"], today),
+            snils=p["snils"],
+        )
+        for key, p in raw["people"].items()
+    }
+    esia = {
+        a["id"]: EsiaAccount(
+            id=a["id"],
+            oid=str(a["oid"]),
+            title=a["title"],
+            human=people[a["person"]],
+            level=a["level"],
+            email=a.get("email"),
+            mobile=a.get("mobile"),
+            kids=tuple(
+                Kid(people[k["person"]], k["birth_cert"] == "VERIFIED") for k in a.get("kids", [])
+            ),
+        )
+        for a in raw["esia"]
+    }
+    return Personas(people, esia, raw["registry"], raw.get("portal", {}))
