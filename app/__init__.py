@@ -10,7 +10,20 @@ from typing import Any
 from flask import Flask
 
 from app import errors, security, settings, tenants
-from app.extensions import csrf, db, htmx, migrate
+from app.extensions import csrf, db, htmx, login_manager, migrate
+
+
+def _load_user(user_id: str):
+    """The signed-in user, but only on their own region's host: elsewhere, anonymous."""
+    from flask import g
+
+    from app.models import User
+
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    tenant = g.get("tenant")
+    if user is None or tenant is None or user.tenant != tenant.slug or user.disabled:
+        return None
+    return user
 
 
 def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, Any] | None = None):
@@ -31,6 +44,8 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     migrate.init_app(app, db, directory=str(settings.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(_load_user)
 
     from app.blueprints import register_blueprints
     from app.cli import register_commands

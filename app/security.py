@@ -7,7 +7,9 @@ a stylesheet route, and htmx is configured not to inject inline styles or evalua
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, g, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,7 +24,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",
-        "form-action 'self'",
+        "form-action 'self'{form_targets}",
         "object-src 'none'",
         "base-uri 'none'",
         "frame-ancestors 'none'",
@@ -30,7 +32,6 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 BASE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -41,8 +42,28 @@ BASE_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+def _origin(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def form_targets(tenant) -> str:
+    """Origins a form on this region's pages may lead to: logout ends at the provider's."""
+    if tenant is None:
+        return ""
+    provider = tenant.config.identity_provider
+    urls = [getattr(provider, "base_url", None), getattr(provider, "issuer", None)]
+    urls += [getattr(provider, "authorization_endpoint", None)]
+    origins = sorted({o for o in map(_origin, urls) if o})
+    return "".join(f" {origin}" for origin in origins)
+
+
 def _set_headers(https: bool):
     def set_headers(response: Response) -> Response:
+        csp = CONTENT_SECURITY_POLICY.format(form_targets=form_targets(g.get("tenant")))
+        response.headers.setdefault("Content-Security-Policy", csp)
         for name, value in BASE_HEADERS.items():
             response.headers.setdefault(name, value)
         if https:

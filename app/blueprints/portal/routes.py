@@ -1,4 +1,5 @@
 from flask import g, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from app.extensions import htmx
 from app.tenants import current_registry, tenant_required
@@ -13,6 +14,8 @@ BRANDING_MAX_AGE = 24 * 3600
 @bp.get("/")
 def index():
     if g.tenant is not None:
+        if current_user.is_authenticated:
+            return redirect(url_for("diary.home"))
         return redirect(url_for("auth.login"))
     return chooser()
 

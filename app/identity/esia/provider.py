@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from flask import redirect, session, url_for
+from flask import current_app, redirect, session, url_for
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
@@ -57,7 +57,6 @@ class Credentials:
     provider_key: RSAKey
 
 
-_credentials: dict[tuple[str, str], Credentials] = {}
 _credentials_lock = threading.Lock()
 
 
@@ -86,11 +85,12 @@ def load_credentials(config, env: Mapping[str, str]) -> Credentials:
 
 def credentials_for(tenant, env: Mapping[str, str]) -> Credentials:
     """Loaded once per region and configuration version, then reused by every login."""
+    cache = current_app.extensions.setdefault("esia_credentials", {})
     key = (tenant.slug, tenant.version)
     with _credentials_lock:
-        if key not in _credentials:
-            _credentials[key] = load_credentials(tenant.config.identity_provider, env)
-        return _credentials[key]
+        if key not in cache:
+            cache[key] = load_credentials(tenant.config.identity_provider, env)
+        return cache[key]
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -1,0 +1,114 @@
+"""Gathering the decision's inputs from the database: candidate records, roles, consents.
+
+Candidates are fetched by the indexed, normalised columns — never by scanning a region.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.identity.types import ExternalIdentity
+from app.models import Consent, Enrolment, Guardianship, Person, StaffRole, User
+from app.tenants import Tenant
+
+from .decision import (
+    Consents,
+    Decision,
+    RecordChild,
+    RecordFacts,
+    RecordPerson,
+    best_match,
+    decide,
+    identity_values,
+)
+
+CANDIDATE_LIMIT = 20
+
+
+def record_of(person: Person) -> RecordPerson:
+    return RecordPerson(
+        id=person.id,
+        name_key=person.name_key,
+        birth_date=person.birth_date,
+        snils=person.snils,
+        email=person.email,
+        phone=person.phone,
+    )
+
+
+def candidates(tenant: Tenant, identity: ExternalIdentity) -> tuple[RecordPerson, ...]:
+    values = identity_values(identity)
+    conditions = [Person.name_key == values["full_name"]]
+    for column in ("snils", "email", "phone"):
+        if values[column]:
+            conditions.append(getattr(Person, column) == values[column])
+    query = (
+        select(Person)
+        .where(Person.tenant == tenant.slug, or_(*conditions))
+        .order_by(Person.id)
+        .limit(CANDIDATE_LIMIT)
+    )
+    return tuple(record_of(person) for person in db.session.scalars(query))
+
+
+def facts_of(record: RecordPerson) -> RecordFacts:
+    enrolled = db.session.scalar(
+        select(Enrolment.id).where(Enrolment.person_id == record.id, Enrolment.active).limit(1)
+    )
+    children = db.session.execute(
+        select(Person, Enrolment.id)
+        .join(Guardianship, Guardianship.student_id == Person.id)
+        .outerjoin(Enrolment, (Enrolment.person_id == Person.id) & Enrolment.active)
+        .where(Guardianship.guardian_id == record.id)
+        .order_by(Person.birth_date)
+    ).all()
+    unique_children = {person.id: (person, enrolment) for person, enrolment in children}
+    staff = db.session.scalars(select(StaffRole.role).where(StaffRole.person_id == record.id))
+    guardians = db.session.scalars(
+        select(Guardianship.guardian_id).where(Guardianship.student_id == record.id)
+    )
+    return RecordFacts(
+        person=record,
+        enrolled=enrolled is not None,
+        children=tuple(
+            RecordChild(record_of(person), person.full_name, enrolment is not None)
+            for person, enrolment in unique_children.values()
+        ),
+        staff_roles=tuple(sorted(set(staff))),
+        guardian_ids=tuple(sorted(guardians)),
+    )
+
+
+def consents_of(user: User, record: RecordPerson | None) -> Consents:
+    own = db.session.scalar(
+        select(Consent.id).where(
+            Consent.kind == "own", Consent.user_id == user.id, Consent.revoked_at.is_(None)
+        )
+    )
+    parental = record is not None and db.session.scalar(
+        select(Consent.id).where(
+            Consent.kind == "parental",
+            Consent.student_id == record.id,
+            Consent.revoked_at.is_(None),
+        )
+    )
+    return Consents(own=own is not None, parental=bool(parental))
+
+
+def evaluate(tenant: Tenant, identity: ExternalIdentity, user: User, today: date) -> Decision:
+    near = candidates(tenant, identity)
+    fields = tenant.policy.match_fields
+    record, _ = best_match(identity, near, fields)
+    facts = facts_of(record) if record is not None else None
+    return decide(
+        tenant.policy,
+        identity,
+        near,
+        facts,
+        consents_of(user, record),
+        today,
+        provider_kind=tenant.config.identity_provider.kind,
+    )

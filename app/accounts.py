@@ -1,0 +1,74 @@
+"""Accounts: the portal's user for an external identity, and starting a signed-in session."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from flask import session
+from flask_login import login_user
+from sqlalchemy import select
+
+from app import audit
+from app.access import Decision
+from app.extensions import db
+from app.identity import ExternalIdentity
+from app.models import User
+from app.tenants import Tenant
+
+
+def user_for(tenant: Tenant, identity: ExternalIdentity) -> User:
+    """The user keyed by (tenant, issuer, subject), created on first sight."""
+    user = db.session.scalar(
+        select(User).filter_by(tenant=tenant.slug, issuer=identity.issuer, subject=identity.subject)
+    )
+    if user is None:
+        user = User(tenant=tenant.slug, issuer=identity.issuer, subject=identity.subject,
+                    display_name=str(identity.full_name))  # fmt: skip
+        db.session.add(user)
+    user.display_name = str(identity.full_name)
+    db.session.flush()
+    return user
+
+
+def decision_summary(decision: Decision) -> dict:
+    """What the session keeps of a decision: ids and kinds only, no personal data."""
+    return {
+        "outcome": decision.outcome.value,
+        "person_id": decision.person_id,
+        "roles": [
+            {
+                "kind": role.kind.value,
+                "children": [c.person.id for c in role.children],
+                "waiting": [c.person.id for c in role.waiting],
+            }
+            for role in decision.roles
+        ],
+        "differing": list(decision.differing),
+        "missing": list(decision.missing),
+        "is_minor": decision.is_minor,
+    }
+
+
+def begin_session(user: User, decision: Decision, *, kind: str, provider_session: str | None):
+    """Start a fresh session: nothing from before the login survives (no fixation)."""
+    session.clear()
+    session["sid"] = secrets.token_urlsafe(24)
+    session["idp"] = {"kind": kind, "session": provider_session}
+    session["access"] = decision_summary(decision)
+    if decision.granted:
+        user.person_id = decision.person_id
+        user.last_login_at = datetime.now(UTC)
+        login_user(user)
+        if len(decision.roles) == 1:
+            session["role"] = decision.roles[0].kind.value
+    else:
+        session["pending_user_id"] = user.id
+    audit.record(
+        "login_succeeded" if decision.granted else "login_stopped",
+        actor_id=user.id,
+        commit=False,
+        method=kind,
+        outcome=decision.outcome.value,
+    )
+    db.session.commit()

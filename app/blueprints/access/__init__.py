@@ -1,0 +1,7 @@
+"""Access: the page for each outcome of the access decision, consent on the spot, role choice."""
+
+from flask import Blueprint
+
+bp = Blueprint("access", __name__, url_prefix="/access")
+
+from . import routes  # noqa: E402, F401  (routes attach to bp)

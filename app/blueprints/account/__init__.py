@@ -1,0 +1,7 @@
+"""Account: «Настройки аккаунта»: the person's structural roles."""
+
+from flask import Blueprint
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+from . import routes  # noqa: E402, F401  (routes attach to bp)

@@ -1,0 +1,7 @@
+"""Diary: the e-diary a person reaches once the access decision lets them in."""
+
+from flask import Blueprint
+
+bp = Blueprint("diary", __name__, url_prefix="/diary")
+
+from . import routes  # noqa: E402, F401  (routes attach to bp)
