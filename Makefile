@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+EMULATOR_PORT ?= 8001
 WORKERS ?= 2
 # The demo and the commands below run in development unless the environment says otherwise.
 export PORTAL_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: install migrate demo run test test-pg test-browser lint format bench ci clean
+.PHONY: install system-deps migrate demo test test-pg test-browser lint format bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -21,23 +22,27 @@ $(VENV)/.installed: $(BIN)/activate pyproject.toml requirements.lock
 
 install: $(VENV)/.installed
 
+## OpenSSL's GOST engine signs ESIA requests (Debian package libengine-gost-openssl)
+system-deps:
+	@dpkg -s libengine-gost-openssl >/dev/null 2>&1 || { \
+	  echo "installing libengine-gost-openssl"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq libengine-gost-openssl >/dev/null \
+	  || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	       $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq libengine-gost-openssl >/dev/null; }; }
+
 migrate: install
 	$(FLASK) db upgrade
 
-## make demo: venv, install, migrate, then serve every region on <slug>.localhost
-demo: migrate
-	@echo
-	@echo "«Моя школа» is starting; open these addresses:"
-	@$(FLASK) regions urls --port $(PORT)
-	@echo
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+## make demo: venv, install, migrate, keys, demo data; serve the portal and the ESIA emulator
+demo: system-deps migrate
+	PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) WORKERS=$(WORKERS) bash demo/run.sh
 
 ## make test: lint, then the whole suite on SQLite (browser tests: make test-browser)
-test: install lint
+test: install system-deps lint
 	PORTAL_ENV=testing $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
 
 ## the same suite on PostgreSQL and Redis (a fresh database per run, dropped afterwards)
-test-pg: install
+test-pg: install system-deps
 	PORTAL_ENV=testing \
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \

@@ -130,7 +130,10 @@ def _check_time(timestamp: str) -> None:
 
 
 def _check_signed(client: Client, params: dict[str, str], message: bytes) -> None:
-    if params["client_certificate_hash"] != client.certificate_hash:
+    presented = params["client_certificate_hash"]
+    if len(presented) == 40:  # a SHA-1 thumbprint instead of Streebog-256
+        raise EsiaError("007053", "invalid_client")
+    if presented != client.certificate_hash:
         raise EsiaError("007002", "invalid_client")
     _check_time(params["timestamp"])
     try:

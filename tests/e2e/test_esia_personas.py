@@ -62,7 +62,7 @@ def test_p5_child_with_parental_consent(browser, slug):
 def test_p6_consent_requested_from_each_parent_then_granted(browser, live, slug):
     child = browser(slug)
     page = child.esia_login("P6")
-    assert "Для входа в дневник нужно согласие одного из родителей" in page.text
+    assert "<h1>Для входа в дневник нужно согласие одного из родителей</h1>" in page.text
 
     with live.portal_app.app_context():
         asked = db.session.scalars(select(Notification).filter_by(tenant=slug)).all()

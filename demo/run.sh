@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make demo`: keys, demo data, then the ESIA emulator and the portal, until Ctrl-C.
+set -euo pipefail
+port=${PORT:-8000}
+emulator_port=${EMULATOR_PORT:-8001}
+bin=.venv/bin
+flask="$bin/flask --app wsgi"
+
+eval "$($flask demo keys instance/demo-keys)"
+export IDP_EMULATOR_URL="http://localhost:$emulator_port" PORTAL_PORT="$port"
+$flask demo seed >/dev/null
+
+echo
+echo "«Моя школа» is starting; open these addresses:"
+$flask regions urls --port "$port"
+echo "Эмулятор Госуслуг (ЕСИА)     http://localhost:$emulator_port/"
+echo "Personas: demo/personas.yaml (P1–P12 in every ESIA region)"
+echo
+
+# The emulator keeps its state in memory: one process, several threads.
+"$bin/gunicorn" --workers 1 --threads 8 --bind "127.0.0.1:$emulator_port" \
+  --access-logfile - idp_emulator.wsgi:app &
+emulator=$!
+trap 'kill $emulator 2>/dev/null || true' EXIT INT TERM
+"$bin/gunicorn" --workers "${WORKERS:-2}" --bind "127.0.0.1:$port" --access-logfile - wsgi:app
