@@ -144,3 +144,12 @@ def test_p12_refusal_returns_to_the_login_page(browser, live, slug):
             select(AuditEvent).filter_by(tenant=slug, kind="login_failed")
         ).one()
     assert event.detail["reason"] == "refused"
+
+
+def test_a_session_is_anonymous_on_another_regions_host(browser, live):
+    b = browser("mosreg")
+    assert b.esia_login("P1").url.endswith("/diary/")
+    cookie = b.http.cookies.get("session", domain="mosreg.localhost")
+    stranger = browser("kaluga")
+    stranger.http.cookies.set("session", cookie, domain="kaluga.localhost")
+    assert "/login?next=" in stranger.get("/diary/").url

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from app.identity.esia import gost
+from tests.conftest import require_gost_engine
 
 MESSAGE = b"ELSH01721openid fullname2025.09.02 13:00:29 +0300"
 
@@ -83,3 +84,12 @@ def test_a_non_gost_key_is_refused():
     )
     with pytest.raises(gost.GostError):
         gost.PythonSigner(ed25519_pkcs8)
+
+
+def test_cli_makes_a_certificate_and_prints_its_hash(runner, tmp_path):
+    require_gost_engine()
+    result = runner.invoke(args=["esia", "make-test-cert", str(tmp_path / "cert")])
+    assert result.exit_code == 0, result.output
+    printed = result.output.split("client_certificate_hash: ")[1].strip()
+    assert printed == gost.certificate_hash((tmp_path / "cert" / "cert.pem").read_bytes())
+    assert len(printed) == 64 and printed == printed.upper()
