@@ -441,6 +441,24 @@ def contacts(oid: str):
     return jsonify(_collection(elements, request.base_url))
 
 
+@bp.get("/rs/prns/<oid>/docs")
+def documents(oid: str):
+    """The person's own documents: a passport for adults, a birth certificate for children."""
+    scopes = _bearer(oid)
+    _need(scopes, "id_doc", "birth_cert_doc")
+    account = _account_for(oid)
+    number = account.human.snils.replace("-", "").replace(" ", "")
+    elements = []
+    if account.level == "KD" and "birth_cert_doc" in scopes:
+        elements.append({"id": 1, "type": "RF_BRTH_CERT", "series": "VII-МЮ",
+                         "number": number[:6], "vrfStu": "VERIFIED"})  # fmt: skip
+    if account.level != "KD" and "id_doc" in scopes:
+        elements.append({"id": 2, "type": "RF_PASSPORT", "series": number[:4],
+                         "number": number[4:10], "vrfStu": "VERIFIED" if account.confirmed
+                         else "NOT_VERIFIED"})  # fmt: skip
+    return jsonify(_collection(elements, request.base_url))
+
+
 def _kid_id(index: int) -> int:
     return 500 + index
 

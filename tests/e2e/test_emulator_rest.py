@@ -66,3 +66,12 @@ def test_person_without_email_has_no_eml_contact(live, access_token):
     contacts = get(live, "1000002/ctts", access_token(1000002, "openid email mobile"),
                    embed="(elements)").json()  # fmt: skip
     assert [c["type"] for c in contacts["elements"]] == ["MBT"]
+
+
+def test_own_documents(live, access_token):
+    adult = get(live, "1000001/docs", access_token(1000001, "openid id_doc"), embed="(elements)")
+    assert [d["type"] for d in adult.json()["elements"]] == ["RF_PASSPORT"]
+    child = get(live, "1000005/docs", access_token(1000005, "openid birth_cert_doc"),
+                embed="(elements)")  # fmt: skip
+    assert [d["type"] for d in child.json()["elements"]] == ["RF_BRTH_CERT"]
+    assert get(live, "1000001/docs", access_token(1000001, "openid")).status_code == 403
