@@ -13,7 +13,7 @@ from app import audit
 from app.access import Decision
 from app.extensions import db
 from app.identity import ExternalIdentity
-from app.models import User
+from app.models import RegionalAdmin, User
 from app.tenants import Tenant
 
 
@@ -29,6 +29,33 @@ def user_for(tenant: Tenant, identity: ExternalIdentity) -> User:
     user.display_name = str(identity.full_name)
     db.session.flush()
     return user
+
+
+def grant_regional_admin(tenant: str, issuer: str, subject: str, display_name: str) -> User:
+    """Appoint a region's administrator (CLI only). Their account may not have logged in yet."""
+    user = db.session.scalar(select(User).filter_by(tenant=tenant, issuer=issuer, subject=subject))
+    if user is None:
+        user = User(tenant=tenant, issuer=issuer, subject=subject, display_name=display_name)
+        db.session.add(user)
+        db.session.flush()
+    if not db.session.scalar(select(RegionalAdmin.id).filter_by(tenant=tenant, user_id=user.id)):
+        db.session.add(RegionalAdmin(tenant=tenant, user_id=user.id))
+        audit.record("regional_admin_granted", tenant=tenant, commit=False, user_id=user.id)
+    db.session.commit()
+    return user
+
+
+def revoke_regional_admin(tenant: str, issuer: str, subject: str) -> bool:
+    user = db.session.scalar(select(User).filter_by(tenant=tenant, issuer=issuer, subject=subject))
+    grant = user and db.session.scalar(
+        select(RegionalAdmin).filter_by(tenant=tenant, user_id=user.id)
+    )
+    if not grant:
+        return False
+    db.session.delete(grant)
+    audit.record("regional_admin_revoked", tenant=tenant, commit=False, user_id=user.id)
+    db.session.commit()
+    return True
 
 
 def decision_summary(decision: Decision) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -15,6 +16,8 @@ regions = AppGroup("regions", help="The regions this deployment serves.")
 registry = AppGroup("registry", help="The school registry of a region.")
 esia = AppGroup("esia", help="Госуслуги (ESIA) credentials.")
 demo = AppGroup("demo", help="The demo data set and its keys.")
+qa = AppGroup("qa", help="Checks for QA.")
+admin = AppGroup("admin", help="Regional administrators (appointed here, never self-service).")
 
 
 def _tenant_option():
@@ -113,6 +116,63 @@ def demo_seed() -> None:
             )
 
 
+@qa.command("check")
+@click.option("--region", "slugs", multiple=True, help="Only these regions (repeatable).")
+def qa_check(slugs: tuple[str, ...]) -> None:
+    """One line per region; exits non-zero when any region is broken."""
+    from app.qa import check_region, summary_line
+
+    tenants = current_registry()
+    unknown = [slug for slug in slugs if tenants.get(slug) is None]
+    if unknown:
+        raise click.BadParameter(f"no region {', '.join(unknown)}", param_hint="--region")
+    chosen = [tenants.get(slug) for slug in slugs] or list(tenants)
+    checks = [check_region(tenants, tenant, os.environ) for tenant in chosen]
+    for check in checks:
+        click.echo(summary_line(check))
+    broken = [check.slug for check in checks if not check.ok]
+    if broken:
+        raise click.ClickException(f"broken: {', '.join(broken)}")
+
+
+def _admin_options(command):
+    command = click.option("--subject", required=True, help="The person's id at the provider.")(
+        command
+    )
+    command = click.option("--issuer", default=None, help="Default: the region's provider.")(
+        command
+    )
+    return _tenant_option()(command)
+
+
+def _issuer(tenant_slug: str, issuer: str | None) -> str:
+    tenant = current_registry().get(tenant_slug)
+    if tenant is None:
+        raise click.BadParameter(f"no region {tenant_slug!r}", param_hint="--tenant")
+    return issuer or tenant.config.identity_provider.issuer
+
+
+@admin.command("grant")
+@_admin_options
+@click.option("--name", default="Администратор региона", show_default=True)
+def admin_grant(tenant: str, issuer: str | None, subject: str, name: str) -> None:
+    """Appoint a regional administrator of one region."""
+    from app.accounts import grant_regional_admin
+
+    user = grant_regional_admin(tenant, _issuer(tenant, issuer), subject, name)
+    click.echo(f"{tenant}: user {user.id} ({subject}) is a regional administrator")
+
+
+@admin.command("revoke")
+@_admin_options
+def admin_revoke(tenant: str, issuer: str | None, subject: str) -> None:
+    from app.accounts import revoke_regional_admin
+
+    if not revoke_regional_admin(tenant, _issuer(tenant, issuer), subject):
+        raise click.ClickException(f"{subject} is not a regional administrator of {tenant}")
+    click.echo(f"{tenant}: {subject} is no longer a regional administrator")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (regions, registry, esia, demo):
+    for group in (regions, registry, esia, demo, qa, admin):
         app.cli.add_command(group)

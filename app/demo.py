@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.accounts import grant_regional_admin
 from app.extensions import db
 from app.identity.esia.protocol import ISSUER
 from app.models import Consent, Person, User
@@ -35,7 +36,11 @@ def registry_records(personas: Personas, town: str) -> Iterator[tuple[int, dict[
             {"type": "class", "school": school["key"], "name": c} for c in school["classes"]
         ]
     overrides = {g["person"]: g for g in registry["guardians"]}
+    known = {s["person"] for s in registry["students"]} | set(overrides)
+    known |= {s["person"] for s in registry["staff"]}
     for key, human in personas.people.items():
+        if key not in known:
+            continue
         account = next((a for a in personas.esia.values() if a.human.key == key), None)
         records.append({
             "type": "person", "key": key, "last_name": human.last, "first_name": human.first,
@@ -92,6 +97,12 @@ def seed(tenant: str, personas: Personas | None = None) -> ImportReport:
     returning = personas.portal
     for persona_id in returning.get("own_consents", []):
         _consent(tenant, "own", _user(tenant, personas, persona_id), None)
+    for persona_id in returning.get("regional_admins", []):
+        account = personas.esia[persona_id]
+        human = account.human
+        grant_regional_admin(
+            tenant, ISSUER, account.oid, f"{human.last} {human.first} {human.middle}"
+        )
     for item in returning.get("parental_consents", []):
         student = personas.esia[item["student"]].human.key
         guardian = _user(tenant, personas, item["guardian"])

@@ -6,7 +6,7 @@ Nothing here reads the database or the request; ``app.access.lookup`` gathers th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
@@ -29,6 +29,7 @@ class RoleKind(StrEnum):
     STUDENT = "student"
     GUARDIAN = "guardian"
     TEACHER = "teacher"
+    ADMIN = "regional_admin"
 
 
 # --- inputs: what the registry says ---------------------------------------------------------
@@ -184,9 +185,32 @@ def decide(
     consents: Consents,
     today: date,
     provider_kind: str = "esia",
+    regional_admin: bool = False,
 ) -> Decision:
     """``candidates``: registry records near the identity; ``facts``: the roles of the one that
-    matched (looked up after a first call found it), or None."""
+    matched (looked up after a first call found it), or None. A regional administrator
+    (appointed by the CLI) with a confirmed account also gets the administration role,
+    whatever the school registry says."""
+    decision = _registry_decision(
+        policy, identity, candidates, facts, consents, today, provider_kind
+    )
+    if not regional_admin or (provider_kind == "esia" and not identity.confirmed):
+        return decision
+    admin = Role(RoleKind.ADMIN)
+    if decision.granted:
+        return replace(decision, outcome=Outcome.CHOOSE_ROLE, roles=(*decision.roles, admin))
+    return Decision(Outcome.DIARY, person_id=decision.person_id, roles=(admin,))
+
+
+def _registry_decision(
+    policy: Policy,
+    identity: ExternalIdentity,
+    candidates: tuple[RecordPerson, ...],
+    facts: RecordFacts | None,
+    consents: Consents,
+    today: date,
+    provider_kind: str,
+) -> Decision:
     age = identity.age_on(today)
     minor = age is not None and age < policy.parent_consent_under_age
     fields = policy.match_fields

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.identity.types import ExternalIdentity
-from app.models import Consent, Enrolment, Guardianship, Person, StaffRole, User
+from app.models import Consent, Enrolment, Guardianship, Person, RegionalAdmin, StaffRole, User
 from app.tenants import Tenant
 
 from .decision import (
@@ -98,6 +98,16 @@ def consents_of(user: User, record: RecordPerson | None) -> Consents:
     return Consents(own=own is not None, parental=bool(parental))
 
 
+def is_regional_admin(user: User) -> bool:
+    return (
+        user.id is not None
+        and db.session.scalar(
+            select(RegionalAdmin.id).filter_by(tenant=user.tenant, user_id=user.id)
+        )
+        is not None
+    )
+
+
 def evaluate(tenant: Tenant, identity: ExternalIdentity, user: User, today: date) -> Decision:
     near = candidates(tenant, identity)
     fields = tenant.policy.match_fields
@@ -111,4 +121,5 @@ def evaluate(tenant: Tenant, identity: ExternalIdentity, user: User, today: date
         consents_of(user, record),
         today,
         provider_kind=tenant.config.identity_provider.kind,
+        regional_admin=is_regional_admin(user),
     )

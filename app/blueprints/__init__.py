@@ -6,12 +6,13 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from .access import bp as access
     from .account import bp as account
+    from .admin import bp as admin
     from .auth import bp as auth
     from .diary import bp as diary
     from .notifications import bp as notifications
     from .portal import bp as portal
 
-    for blueprint in (portal, auth, access, diary, account, notifications):
+    for blueprint in (portal, auth, access, diary, account, notifications, admin):
         app.register_blueprint(blueprint)
 
     @app.context_processor

@@ -37,6 +37,20 @@ class User(UserMixin, Base):
         return not self.disabled
 
 
+class RegionalAdmin(Base):
+    """A region's administrator: appointed with ``flask admin grant``, never self-service."""
+
+    __tablename__ = "regional_admin"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("tenant", "user_id"),)
+
+
 class Consent(Base):
     """Consent to processing: one's own (``own``), or a guardian's for a student (``parental``)."""
 

@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Notification
-
-from .conftest import ESIA_REGIONS
+from tests.live import ESIA_REGIONS
 
 regions = pytest.mark.parametrize("slug", ESIA_REGIONS)
 

@@ -17,7 +17,12 @@ FIELD_LABELS = {
     "email": "адрес электронной почты",
     "phone": "номер мобильного телефона",
 }
-ROLE_LABELS = {"student": "Ученик", "guardian": "Родитель", "teacher": "Педагогический работник"}
+ROLE_LABELS = {
+    "student": "Ученик",
+    "guardian": "Родитель",
+    "teacher": "Педагогический работник",
+    "regional_admin": "Региональный администратор",
+}
 
 
 def _access() -> dict:

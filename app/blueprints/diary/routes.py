@@ -18,6 +18,8 @@ def home():
     current = next((r for r in access.get("roles", []) if r["kind"] == role), None)
     if current is None:
         return redirect(url_for("access.choose_role"))
+    if role == "regional_admin":
+        return redirect(url_for("admin.home"))
     return render_template(
         "diary/home.html",
         role=role,

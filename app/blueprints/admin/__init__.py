@@ -1,0 +1,7 @@
+"""Administration: the regional administrator's pages, on their own region's host only."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import routes  # noqa: E402, F401  (routes attach to bp)

@@ -1,0 +1,80 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (its database and Redis answer).
+
+Served by WSGI middleware in front of the tenant resolution, so probes work by IP address or
+any host name, and cost no session, no template and no tenant lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Flask
+from sqlalchemy import text
+
+from app.extensions import db
+
+HEADERS = [
+    ("Content-Type", "application/json"),
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+]
+REDIS_TIMEOUT = 2.0
+
+
+def check_database(app: Flask) -> str:
+    try:
+        with app.app_context():
+            db.session.execute(text("SELECT 1"))
+            db.session.remove()
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def check_redis(url: str | None) -> str:
+    if not url:
+        return "not configured"
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+        )
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+class HealthMiddleware:
+    def __init__(self, wsgi_app, flask_app: Flask):
+        self.wsgi_app, self.flask_app = wsgi_app, flask_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
+            return self._answer(start_response, 200, {"status": "ok"})
+        if path == "/readyz":
+            started = time.monotonic()
+            checks = {
+                "database": check_database(self.flask_app),
+                "redis": check_redis(self.flask_app.config.get("REDIS_URL")),
+            }
+            ready = all(value in ("ok", "not configured") for value in checks.values())
+            body = {"status": "ok" if ready else "unavailable", **checks,
+                    "ms": round((time.monotonic() - started) * 1000, 1)}  # fmt: skip
+            return self._answer(start_response, 200 if ready else 503, body)
+        return self.wsgi_app(environ, start_response)
+
+    @staticmethod
+    def _answer(start_response, status: int, body: dict):
+        payload = json.dumps(body).encode()
+        reason = {200: "OK", 503: "Service Unavailable"}[status]
+        start_response(f"{status} {reason}", [*HEADERS, ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+def init_app(app: Flask) -> None:
+    app.wsgi_app = HealthMiddleware(app.wsgi_app, app)

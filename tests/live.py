@@ -1,0 +1,168 @@
+"""Live servers for end-to-end and browser tests: the portal and the identity-provider
+emulator, each a real HTTP server on loopback, and a small browser (requests) that follows
+both through a login.
+
+``*.localhost`` resolves to loopback here as it does in browsers (RFC 6761), so the portal is
+reached on each region's development host, exactly as QA opens it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import requests
+from joserfc.jwk import RSAKey
+from werkzeug.serving import make_server
+
+import idp_emulator
+from app import create_app
+from app.demo import seed
+from app.extensions import db
+from app.identity.esia.gost import make_test_certificate
+from app.settings import PROJECT_ROOT
+from idp_emulator.keys import make_signing_key
+from tests.conftest import require_gost_engine, test_environ
+
+ESIA_REGIONS = ("mosreg", "kaluga", "tatarstan")
+_getaddrinfo = socket.getaddrinfo
+
+
+def _resolve_localhost(host, *args, **kwargs):
+    if isinstance(host, str) and host.endswith(".localhost"):
+        host = "127.0.0.1"
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def localhost_subdomains():
+    with mock.patch("socket.getaddrinfo", _resolve_localhost):
+        yield
+
+
+@pytest.fixture(scope="session")
+def esia_env(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """Key files for every ESIA region and the emulator, named as regions.yaml expects."""
+    require_gost_engine()
+    root = tmp_path_factory.mktemp("keys")
+    emulator_key, emulator_cert = make_signing_key(root / "emulator")
+    env = {
+        "EMULATOR_SIGNING_KEY_FILE": str(emulator_key),
+        "ESIA_TOKEN_CERT_FILE": str(emulator_cert),
+    }
+    for slug in ESIA_REGIONS:
+        key, cert = make_test_certificate(root / slug, f"Тест {slug}")
+        env[f"{slug.upper()}_ESIA_KEY_FILE"] = str(key)
+        env[f"{slug.upper()}_ESIA_CERT_FILE"] = str(cert)
+    with mock.patch.dict(os.environ, env):
+        yield env
+
+
+@dataclass
+class Servers:
+    portal_app: object
+    emulator_app: object
+    portal_port: int
+    emulator_url: str
+
+    def portal(self, slug: str) -> str:
+        return f"http://{slug}.localhost:{self.portal_port}"
+
+
+def _serve(app, server=None):
+    server = server or make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture(scope="session")
+def servers(database_uri, esia_env) -> Iterator[Servers]:
+    portal_server = make_server("127.0.0.1", 0, None, threaded=True)
+    port = portal_server.server_port
+    emulator_app = idp_emulator.create_app(
+        {
+            "clients": idp_emulator.clients_from_regions(
+                PROJECT_ROOT / "config" / "regions.yaml", esia_env, port
+            ),
+            "signing_key": RSAKey.import_key(
+                Path(esia_env["EMULATOR_SIGNING_KEY_FILE"]).read_bytes()
+            ),
+        }
+    )
+    emulator_server, _ = _serve(emulator_app)
+    emulator_url = f"http://127.0.0.1:{emulator_server.server_port}"
+    portal_app = create_app(test_environ(database_uri, IDP_EMULATOR_URL=emulator_url))
+    portal_server.app = portal_app
+    _serve(portal_app, portal_server)
+    yield Servers(portal_app, emulator_app, port, emulator_url)
+    portal_server.shutdown()
+    emulator_server.shutdown()
+
+
+@pytest.fixture
+def live(servers) -> Iterator[Servers]:
+    """The servers, with the demo registry loaded fresh for this test and removed after it."""
+    app = servers.portal_app
+    with app.app_context():
+        for slug in ESIA_REGIONS:
+            seed(slug)
+    yield servers
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+class Browser:
+    """A person at a browser: follows redirects across the portal and the emulator."""
+
+    def __init__(self, servers: Servers, slug: str):
+        self.servers, self.slug = servers, slug
+        self.http = requests.Session()
+        self.page: requests.Response | None = None
+
+    @property
+    def base(self) -> str:
+        return self.servers.portal(self.slug)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        url = path if path.startswith("http") else self.base + path
+        self.page = self.http.get(url, timeout=10, **kwargs)
+        return self.page
+
+    def post(self, path: str, data: dict | None = None, **kwargs) -> requests.Response:
+        """A form post from the current page, with its CSRF token."""
+        match = CSRF_RE.search(self.page.text if self.page is not None else "")
+        token = (match.group(1) or match.group(2)) if match else ""
+        url = path if path.startswith("http") else self.base + path
+        self.page = self.http.post(
+            url, data={"csrf_token": token, **(data or {})}, timeout=10, **kwargs
+        )
+        return self.page
+
+    def esia_login(self, persona: str, *, grant: bool = True) -> requests.Response:
+        page = self.get("/login/esia")
+        if 'name="persona"' in page.text:
+            page = self.http.post(page.url, data={"persona": persona}, timeout=10)
+        if "Предоставление прав доступа" in page.text:
+            decision = "grant" if grant else "deny"
+            page = self.http.post(page.url, data={"decision": decision}, timeout=10)
+        self.page = page
+        return page
+
+
+@pytest.fixture
+def browser(live):
+    """``browser("kaluga")``: a fresh browser on that region's portal."""
+    return lambda slug: Browser(live, slug)
