@@ -9,7 +9,7 @@ WORKERS ?= 2
 export PORTAL_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: install system-deps migrate demo test test-pg test-browser lint format bench clean
+.PHONY: install system-deps migrate demo test test-pg test-browser qa-report lint format bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,13 @@ test-pg: install system-deps
 	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
 
 ## browser tests in Debian's Chromium (apt-get install -y chromium)
-test-browser: install
+test-browser: install system-deps
 	PORTAL_ENV=testing $(BIN)/pytest -m browser $(PYTEST_ARGS)
+
+## the browser suite's screenshots as one HTML report: build/qa/report.html
+qa-report: install system-deps
+	-PORTAL_ENV=testing $(BIN)/pytest -m browser -q $(PYTEST_ARGS)
+	$(BIN)/python -m tests.browser.report build/qa
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ Without it they skip with the reason, except under CI, where a missing browser f
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -16,6 +17,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from tests.conftest import test_environ
+from tests.live import esia_env, live, localhost_subdomains, servers  # noqa: F401
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,7 +29,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", "build/screenshots"))
+QA_DIR = Path(os.environ.get("QA_DIR", "build/qa"))
+SCREENSHOTS = QA_DIR / "screens"
 
 
 def pytest_collection_modifyitems(items):
@@ -84,6 +87,34 @@ def page_without_js(browser):
     context.close()
 
 
-def screenshot(page, region: str, step: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{region}--{step}.png"), full_page=True)
+def screenshot(page, region: str, step: str, scenario: str = "branding") -> Path:
+    """One screenshot per region, scenario and step, where `make qa-report` finds it."""
+    folder = SCREENSHOTS / scenario / region
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{len(list(folder.glob('*.png'))) + 1:02d}-{step}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_results():
+    """Each run of the browser suite starts its QA record afresh."""
+    if SCREENSHOTS.exists():
+        for png in SCREENSHOTS.rglob("*.png"):
+            png.unlink()
+    QA_DIR.mkdir(parents=True, exist_ok=True)
+    (QA_DIR / "results.jsonl").write_text("")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    marker = item.get_closest_marker("scenario")
+    if marker is not None and (report.when == "call" or report.outcome != "passed"):
+        params = getattr(item, "callspec", None)
+        region = params.params.get("slug") if params else marker.kwargs.get("region", "-")
+        record = {"scenario": marker.args[0], "region": region, "outcome": report.outcome,
+                  "when": report.when, "test": item.nodeid}  # fmt: skip
+        with (QA_DIR / "results.jsonl").open("a", encoding="utf-8") as results:
+            results.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return report

@@ -1,0 +1,192 @@
+"""SCENARIOS.md in a real browser: every landed scenario in every region it applies to,
+against the portal and the emulator started by fixtures, with a screenshot per step."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.browser.scenarios import ESIA_REGIONS
+
+esia_regions = pytest.mark.parametrize("slug", ESIA_REGIONS)
+
+
+class Walk:
+    """One person walking one scenario in one region, photographing each step."""
+
+    def __init__(self, browser, live, slug: str, scenario: str):
+        self.context = browser.new_context(locale="ru-RU")
+        self.page = self.context.new_page()
+        self.live, self.slug, self.scenario = live, slug, scenario
+
+    def shot(self, step: str) -> None:
+        screenshot(self.page, self.slug, step, self.scenario)
+
+    def open(self, path: str = "/login") -> None:
+        self.page.goto(self.live.portal(self.slug) + path)
+
+    def esia_login(self, persona: str, *, grant: bool = True) -> None:
+        self.open()
+        self.shot("login")
+        self.page.get_by_role("link", name="Госуслуги").click()
+        if self.page.locator(f"[data-persona={persona}]").count():
+            self.shot("persona")
+            self.page.click(f"[data-persona={persona}]")
+        if "/rights/" in self.page.url:
+            self.shot("rights")
+            self.page.click("button[value=grant]" if grant else "button[value=deny]")
+        self.page.wait_for_url(re.compile(rf"^{re.escape(self.live.portal(self.slug))}/"))
+        self.shot("result")
+
+    def text(self) -> str:
+        return self.page.locator("main").inner_text()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def walk(browser, live):
+    walks = []
+
+    def make(slug: str, scenario: str) -> Walk:
+        walks.append(Walk(browser, live, slug, scenario))
+        return walks[-1]
+
+    yield make
+    for w in walks:
+        w.close()
+
+
+@pytest.mark.scenario("P1")
+@esia_regions
+def test_p1(walk, slug):
+    w = walk(slug, "P1")
+    w.esia_login("P1")
+    assert w.page.url.endswith("/diary/")
+    assert "Образцов Михаил Андреевич" in w.text() and "Образцова Дарья Андреевна" in w.text()
+
+
+@pytest.mark.scenario("P2")
+@esia_regions
+def test_p2(walk, slug):
+    w = walk(slug, "P2")
+    w.esia_login("P2")
+    assert "В учётной записи Госуслуг нет адреса электронной почты" in w.text()
+    assert "Ваша авторизационная сессия истекла" in w.text()
+
+
+@pytest.mark.scenario("P3")
+@esia_regions
+def test_p3(walk, slug):
+    w = walk(slug, "P3")
+    w.esia_login("P3")
+    assert "«Ваш дневник не найден." in w.text()
+    assert "не совпадает с данными Госуслуг: СНИЛС" in w.text()
+
+
+@pytest.mark.scenario("P4")
+@esia_regions
+def test_p4(walk, slug):
+    w = walk(slug, "P4")
+    w.esia_login("P4")
+    assert w.page.locator(".children li").all_inner_texts() == ["Демова Софья Ивановна"]
+    assert w.page.locator(".waiting li").all_inner_texts() == ["Демов Иван Иванович"]
+
+
+@pytest.mark.scenario("P5")
+@esia_regions
+def test_p5(walk, slug):
+    w = walk(slug, "P5")
+    w.esia_login("P5")
+    assert "Роль: Ученик" in w.text()
+
+
+@pytest.mark.scenario("P6")
+@esia_regions
+def test_p6(walk, slug):
+    child = walk(slug, "P6")
+    child.esia_login("P6")
+    assert "Для входа в дневник нужно согласие одного из родителей" in child.text()
+    parent = walk(slug, "P6")
+    parent.esia_login("P1")
+    parent.page.get_by_role("link", name=re.compile("Уведомления")).click()
+    parent.shot("parent-notifications")
+    parent.page.get_by_role("button", name="Дать согласие").click()
+    parent.shot("parent-consented")
+    assert "Согласие дано: Образцов Михаил Андреевич" in parent.text()
+    child.page.get_by_role("button", name="Выйти").click()
+    child.esia_login("P6")
+    assert child.page.url.endswith("/diary/")
+
+
+@pytest.mark.scenario("P7")
+@esia_regions
+def test_p7(walk, slug):
+    w = walk(slug, "P7")
+    w.esia_login("P7")
+    assert w.page.get_by_role("heading", name="Профиль обучающегося").is_visible()
+
+
+@pytest.mark.scenario("P8")
+@esia_regions
+def test_p8(walk, slug):
+    w = walk(slug, "P8")
+    w.esia_login("P8")
+    assert "«Для входа в дневник необходимо согласие." in w.text()
+    w.page.get_by_role("button", name="Дать согласие и войти").click()
+    w.shot("consented")
+    assert w.page.url.endswith("/diary/")
+
+
+@pytest.mark.scenario("P9")
+@esia_regions
+def test_p9(walk, slug):
+    w = walk(slug, "P9")
+    w.esia_login("P9")
+    assert "Выберите роль" in w.text()
+    w.page.get_by_role("button", name="Родитель").click()
+    w.shot("diary")
+    w.page.get_by_role("link", name="Настройки аккаунта").click()
+    w.shot("settings")
+    roles = w.page.locator(".structural-roles li").all_inner_texts()
+    assert roles == ["Родитель — Активна (текущая)", "Педагогический работник — Активна"]
+
+
+@pytest.mark.scenario("P11")
+@esia_regions
+def test_p11(walk, slug):
+    w = walk(slug, "P11")
+    w.esia_login("P11")
+    assert "Подтвердите учётную запись на Госуслугах" in w.text()
+
+
+@pytest.mark.scenario("P12")
+@esia_regions
+def test_p12(walk, slug):
+    w = walk(slug, "P12")
+    w.esia_login("P12", grant=False)
+    assert w.page.url.endswith("/login")
+    assert "Вы нажали «Отказаться»" in w.text()
+
+
+@pytest.mark.scenario("Q1")
+@pytest.mark.parametrize("slug", ESIA_REGIONS)
+def test_q1_region_check_page(walk, slug):
+    w = walk(slug, "Q1")
+    w.esia_login("ADM")
+    w.page.get_by_role("link", name="Проверка региона").click()
+    w.shot("check")
+    assert "Всё в порядке" in w.text()
+
+
+@pytest.mark.scenario("P1", region="moscow")
+def test_moscow_has_no_esia(walk):
+    """Where Госуслуги do not apply, the region's login page offers no such button."""
+    w = walk("moscow", "P1")
+    w.open()
+    w.shot("login")
+    assert w.page.get_by_role("link", name="Госуслуги").count() == 0
+    assert w.page.goto(w.live.portal("moscow") + "/login/esia").status == 404
