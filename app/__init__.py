@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from app import errors, health, security, settings, tenants
+from app import errors, health, security, sessions, settings, tenants
 from app.extensions import csrf, db, htmx, login_manager, migrate
 
 
@@ -45,6 +45,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     csrf.init_app(app)
     htmx.init_app(app)
     health.init_app(app)
+    sessions.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 
 from flask import session
@@ -58,6 +57,28 @@ def revoke_regional_admin(tenant: str, issuer: str, subject: str) -> bool:
     return True
 
 
+def end_sessions(user: User, *, keep_sid: str | None = None, reason: str) -> int:
+    """End the user's sessions in this region (all but ``keep_sid``), audited."""
+    from flask import current_app
+
+    from app.sessions import current_store, digest
+
+    keep = digest(keep_sid) if keep_sid else None
+    ended = current_store(current_app).delete_user(user.tenant, user.id, keep=keep)
+    audit.record("sessions_ended", tenant=user.tenant, actor_id=user.id, commit=False,
+                 reason=reason, count=ended)  # fmt: skip
+    db.session.commit()
+    return ended
+
+
+def disable_user(user: User) -> None:
+    """Disable an account: it cannot log in, and every session it has ends now."""
+    user.disabled = True
+    audit.record("account_disabled", tenant=user.tenant, commit=False, user_id=user.id)
+    db.session.commit()
+    end_sessions(user, reason="account_disabled")
+
+
 def decision_summary(decision: Decision) -> dict:
     """What the session keeps of a decision: ids and kinds only, no personal data."""
     return {
@@ -80,7 +101,7 @@ def decision_summary(decision: Decision) -> dict:
 def begin_session(user: User, decision: Decision, *, kind: str, provider_session: str | None):
     """Start a fresh session: nothing from before the login survives (no fixation)."""
     session.clear()
-    session["sid"] = secrets.token_urlsafe(24)
+    session.rotate()
     session["idp"] = {"kind": kind, "session": provider_session}
     session["access"] = decision_summary(decision)
     if decision.granted:

@@ -4,6 +4,7 @@ from .accounts import Consent, Notification, RegionalAdmin, User
 from .audit import AuditEvent
 from .base import Base
 from .registry import Enrolment, Guardianship, Person, School, SchoolClass, StaffRole
+from .sessions import ServerSession
 
 __all__ = [
     "AuditEvent",
@@ -16,6 +17,7 @@ __all__ = [
     "RegionalAdmin",
     "School",
     "SchoolClass",
+    "ServerSession",
     "StaffRole",
     "User",
 ]

@@ -70,6 +70,7 @@ def consent():
     )
     idp = session.get("idp")
     session.clear()
+    session.rotate()
     session.update(access=access, idp=idp)
     user.person_id = access["person_id"]
     login_user(user)

@@ -84,7 +84,7 @@ def logout():
     if current_user.is_authenticated:
         audit.record("logout", actor_id=current_user.id, commit=True)
     logout_user()
-    session.clear()
+    session.destroy()
     kind = idp.get("kind")
     if kind in {method.kind for method in offered_methods(g.tenant)}:
         target = provider_class(kind)(g.tenant).logout_url(

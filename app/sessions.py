@@ -1,0 +1,279 @@
+"""Server-side sessions, so that logging out, timing out and "sign out the others" are real.
+
+The cookie holds only a random session id; the data lives in Redis (``REDIS_URL``) or, in the
+demo and tests, in the database. Stores key records by a SHA-256 of the id, so a copy of the
+store does not hand out live sessions. Each record remembers its region: presented on
+another region's host it is not loaded at all (the cookie is host-only as well). Idle and
+absolute lifetimes come from the region's policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import delete, select
+from werkzeug.datastructures import CallbackDict
+
+from app.extensions import db
+from app.models import ServerSession
+from app.tenants import current_registry
+
+# last_seen is written at most this often for requests that change nothing.
+TOUCH_INTERVAL = 60
+
+
+def now() -> float:
+    """The sessions' clock (tests freeze it)."""
+    return time.time()
+
+
+def digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+@dataclass
+class Record:
+    tenant: str
+    created: float
+    last_seen: float
+    data: dict[str, Any] = field(default_factory=dict)
+    user_id: int | None = None
+    user_agent: str = ""
+    ip: str = ""
+
+
+class Store(ABC):
+    @abstractmethod
+    def load(self, key: str) -> Record | None: ...
+
+    @abstractmethod
+    def save(self, key: str, record: Record, ttl: int) -> None: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def of_user(self, tenant: str, user_id: int) -> dict[str, Record]: ...
+
+    def delete_user(self, tenant: str, user_id: int, keep: str | None = None) -> int:
+        keys = [key for key in self.of_user(tenant, user_id) if key != keep]
+        for key in keys:
+            self.delete(key)
+        return len(keys)
+
+
+class RedisStore(Store):
+    def __init__(self, url: str, prefix: str = "myschool:session:"):
+        import redis
+
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix
+
+    def _user_key(self, tenant: str, user_id: int) -> str:
+        return f"{self.prefix}user:{tenant}:{user_id}"
+
+    def load(self, key: str) -> Record | None:
+        raw = self.redis.get(self.prefix + key)
+        return Record(**json.loads(raw)) if raw else None
+
+    def save(self, key: str, record: Record, ttl: int) -> None:
+        pipe = self.redis.pipeline()
+        pipe.set(self.prefix + key, json.dumps(asdict(record)), ex=max(ttl, 1))
+        if record.user_id is not None:
+            user_key = self._user_key(record.tenant, record.user_id)
+            pipe.sadd(user_key, key)
+            pipe.expire(user_key, 72 * 3600)
+        pipe.execute()
+
+    def delete(self, key: str) -> None:
+        record = self.load(key)
+        self.redis.delete(self.prefix + key)
+        if record is not None and record.user_id is not None:
+            self.redis.srem(self._user_key(record.tenant, record.user_id), key)
+
+    def of_user(self, tenant: str, user_id: int) -> dict[str, Record]:
+        user_key = self._user_key(tenant, user_id)
+        found = {}
+        for raw_key in self.redis.smembers(user_key):
+            key = raw_key.decode()
+            record = self.load(key)
+            if record is None:
+                self.redis.srem(user_key, key)  # expired meanwhile
+            else:
+                found[key] = record
+        return found
+
+
+class DatabaseStore(Store):
+    """The local store: the portal's own database, shared by every worker of the demo."""
+
+    def load(self, key: str) -> Record | None:
+        row = db.session.get(ServerSession, key)
+        if row is None or row.expires_at < now():
+            return None
+        return Record(row.tenant, row.created_at, row.last_seen_at, dict(row.data), row.user_id,
+                      row.user_agent, row.ip)  # fmt: skip
+
+    def save(self, key: str, record: Record, ttl: int) -> None:
+        if secrets.randbelow(100) == 0:  # now and then, sweep what has expired
+            db.session.execute(delete(ServerSession).where(ServerSession.expires_at < now()))
+        row = db.session.get(ServerSession, key) or ServerSession(id=key)
+        row.tenant, row.user_id, row.data = record.tenant, record.user_id, record.data
+        row.created_at, row.last_seen_at = record.created, record.last_seen
+        row.expires_at = now() + ttl
+        row.user_agent, row.ip = record.user_agent[:200], record.ip
+        db.session.add(row)
+        db.session.commit()
+
+    def delete(self, key: str) -> None:
+        db.session.execute(delete(ServerSession).where(ServerSession.id == key))
+        db.session.commit()
+
+    def of_user(self, tenant: str, user_id: int) -> dict[str, Record]:
+        rows = db.session.scalars(
+            select(ServerSession).where(
+                ServerSession.tenant == tenant,
+                ServerSession.user_id == user_id,
+                ServerSession.expires_at >= now(),
+            )
+        )
+        return {row.id: self.load(row.id) for row in rows}
+
+
+class PortalSession(CallbackDict, SessionMixin):
+    """The session dict, plus what the interface needs to know about its lifecycle."""
+
+    def __init__(self, initial=None, sid: str | None = None, record: Record | None = None):
+        def on_update(self):
+            self.modified = True
+
+        super().__init__(initial, on_update)
+        self.sid = sid
+        self.record = record
+        self.modified = False
+        self.rotate_requested = False
+        self.destroy_requested = False
+
+    def rotate(self) -> None:
+        """A new id at login: whatever an attacker planted before is worth nothing now."""
+        self.rotate_requested = True
+        self.modified = True
+
+    def destroy(self) -> None:
+        """Logout: the record is deleted, so replaying the old cookie gives nothing."""
+        self.clear()
+        self.destroy_requested = True
+
+
+def _policy_limits(tenant_slug: str) -> tuple[int, int]:
+    tenant = current_registry().get(tenant_slug)
+    policy = tenant.policy.session
+    return policy.idle_timeout_minutes * 60, policy.absolute_timeout_hours * 3600
+
+
+class ServerSessionInterface(SessionInterface):
+    def __init__(self, store: Store):
+        self.store = store
+
+    def _tenant_slug(self, request: Request) -> str | None:
+        site = current_registry().resolve(request.environ.get("HTTP_HOST", ""))
+        return getattr(site, "slug", None)
+
+    def open_session(self, app: Flask, request: Request) -> PortalSession:
+        sid = request.cookies.get(self.get_cookie_name(app))
+        tenant = self._tenant_slug(request)
+        if not sid or tenant is None:
+            return PortalSession()
+        key = digest(sid)
+        record = self.store.load(key)
+        if record is None or record.tenant != tenant:
+            return PortalSession()
+        idle, absolute = _policy_limits(tenant)
+        moment = now()
+        if moment - record.last_seen > idle or moment - record.created > absolute:
+            self.store.delete(key)
+            return PortalSession()
+        return PortalSession(record.data, sid=sid, record=record)
+
+    def save_session(self, app: Flask, session: PortalSession, response: Response) -> None:
+        name = self.get_cookie_name(app)
+        cookie = {
+            "domain": None,
+            "path": "/",
+            "secure": self.get_cookie_secure(app),
+            "httponly": True,
+            "samesite": self.get_cookie_samesite(app),
+        }
+        if session.destroy_requested or (session.sid and not session and session.modified):
+            if session.sid:
+                self.store.delete(digest(session.sid))
+            if session.sid or session.destroy_requested:
+                response.delete_cookie(name, **cookie)
+            return
+        if not session:
+            return
+        from flask import request
+
+        tenant = self._tenant_slug(request)
+        if tenant is None:
+            return
+        moment = now()
+        record = session.record
+        if session.rotate_requested or record is None or session.sid is None:
+            if session.sid:
+                self.store.delete(digest(session.sid))
+            session.sid = secrets.token_urlsafe(32)
+            record = Record(tenant=tenant, created=moment, last_seen=moment)
+        elif not session.modified and moment - record.last_seen < TOUCH_INTERVAL:
+            return
+        record.last_seen = moment
+        record.data = dict(session)
+        user_id = session.get("_user_id")
+        record.user_id = int(user_id) if user_id and str(user_id).isdigit() else None
+        record.user_agent = request.user_agent.string or ""
+        record.ip = request.remote_addr or ""
+        idle, absolute = _policy_limits(tenant)
+        ttl = int(min(idle, absolute - (moment - record.created)))
+        self.store.save(digest(session.sid), record, ttl)
+        session.record = record
+        response.set_cookie(name, session.sid, **cookie)
+        response.vary.add("Cookie")
+
+
+def current_store(app: Flask) -> Store:
+    return app.session_interface.store
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    key: str
+    created: datetime
+    last_seen: datetime
+    user_agent: str
+    ip: str
+    current: bool
+
+
+def active_sessions(app: Flask, tenant: str, user_id: int, current_sid: str | None):
+    current_key = digest(current_sid) if current_sid else None
+    sessions = [
+        ActiveSession(key, datetime.fromtimestamp(r.created, UTC),
+                      datetime.fromtimestamp(r.last_seen, UTC), r.user_agent, r.ip,
+                      key == current_key)  # fmt: skip
+        for key, r in current_store(app).of_user(tenant, user_id).items()
+    ]
+    return sorted(sessions, key=lambda s: (not s.current, -s.last_seen.timestamp()))
+
+
+def init_app(app: Flask) -> None:
+    url = app.config.get("REDIS_URL")
+    app.session_interface = ServerSessionInterface(RedisStore(url) if url else DatabaseStore())
