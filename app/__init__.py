@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from app import errors, health, security, sessions, settings, tenants
-from app.extensions import csrf, db, htmx, login_manager, migrate
+from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 
 def _load_user(user_id: str):
@@ -47,6 +47,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     health.init_app(app)
     sessions.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     login_manager.user_loader(_load_user)
 
     from app.blueprints import register_blueprints

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
 
+from app import passwords
 from app.accounts import grant_regional_admin
 from app.extensions import db
 from app.identity.esia.protocol import ISSUER
-from app.models import Consent, Person, User
+from app.models import Consent, PasswordCredential, Person, User
 from app.school_registry import ImportReport, import_records
 from idp_emulator.personas import Personas, load_personas
 
@@ -89,6 +91,22 @@ def _consent(tenant: str, kind: str, user: User, student_id: int | None) -> None
                                given_at=datetime.now(UTC)))  # fmt: skip
 
 
+@cache
+def _demo_hash(password: str) -> str:
+    """Hashed once per process: argon2id is slow on purpose, and the demo seeds often."""
+    return passwords.hasher.hash(password)
+
+
+def _password_login(tenant: str, item: dict[str, str]) -> None:
+    """The demo student's school-issued login, left alone once it exists (and maybe changed)."""
+    person = _person(tenant, item["person"])
+    if db.session.scalar(select(PasswordCredential.id).filter_by(person_id=person.id)) is None:
+        db.session.add(PasswordCredential(
+            tenant=tenant, login=item["login"], person_id=person.id,
+            password_hash=_demo_hash(item["initial_password"]), must_change=True,
+        ))  # fmt: skip
+
+
 def seed(tenant: str, personas: Personas | None = None) -> ImportReport:
     personas = personas or load_personas()
     report = import_records(
@@ -104,8 +122,9 @@ def seed(tenant: str, personas: Personas | None = None) -> ImportReport:
             tenant, ISSUER, account.oid, f"{human.last} {human.first} {human.middle}"
         )
     for item in returning.get("parental_consents", []):
-        student = personas.esia[item["student"]].human.key
         guardian = _user(tenant, personas, item["guardian"])
-        _consent(tenant, "parental", guardian, _person(tenant, student).id)
+        _consent(tenant, "parental", guardian, _person(tenant, item["student"]).id)
+    for item in returning.get("password_logins", []):
+        _password_login(tenant, item)
     db.session.commit()
     return report

@@ -1,6 +1,8 @@
 """The Flask extension objects, created here and wired by ``create_app``."""
 
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -12,6 +14,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 htmx = HTMX()
+# Storage comes from RATELIMIT_STORAGE_URI: Redis when configured (shared by every worker and
+# instance), memory otherwise.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Войдите, чтобы открыть эту страницу."

@@ -266,9 +266,14 @@ class ActiveSession:
 def active_sessions(app: Flask, tenant: str, user_id: int, current_sid: str | None):
     current_key = digest(current_sid) if current_sid else None
     sessions = [
-        ActiveSession(key, datetime.fromtimestamp(r.created, UTC),
-                      datetime.fromtimestamp(r.last_seen, UTC), r.user_agent, r.ip,
-                      key == current_key)  # fmt: skip
+        ActiveSession(
+            key,
+            datetime.fromtimestamp(r.created, UTC),
+            datetime.fromtimestamp(r.last_seen, UTC),
+            r.user_agent,
+            r.ip,
+            key == current_key,
+        )
         for key, r in current_store(app).of_user(tenant, user_id).items()
     ]
     return sorted(sessions, key=lambda s: (not s.current, -s.last_seen.timestamp()))

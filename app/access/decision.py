@@ -29,6 +29,7 @@ class RoleKind(StrEnum):
     STUDENT = "student"
     GUARDIAN = "guardian"
     TEACHER = "teacher"
+    SCHOOL_ADMIN = "school_admin"
     ADMIN = "regional_admin"
 
 
@@ -214,12 +215,15 @@ def _registry_decision(
     age = identity.age_on(today)
     minor = age is not None and age < policy.parent_consent_under_age
     fields = policy.match_fields
+    if provider_kind == "password":
+        # The identity is the school's own record: compare what the record holds.
+        fields = [f for f in fields if identity_values(identity)[f] is not None] or fields
 
     if provider_kind == "oidc":
         missing = missing_fields(identity, fields)
         if missing:
             return Decision(Outcome.NOT_FOUND, missing=missing, is_minor=minor)
-    elif policy.require_email and not identity.email:
+    elif provider_kind == "esia" and policy.require_email and not identity.email:
         return Decision(Outcome.EMAIL_MISSING, is_minor=minor)
 
     record, differing = best_match(identity, candidates, fields)
@@ -245,6 +249,8 @@ def _registry_decision(
         roles.append(guardian)
     if "teacher" in facts.staff_roles:
         roles.append(Role(RoleKind.TEACHER))
+    if "school_admin" in facts.staff_roles:
+        roles.append(Role(RoleKind.SCHOOL_ADMIN))
 
     adult_roles = any(role.kind != RoleKind.STUDENT for role in roles)
     if provider_kind == "esia" and adult_roles and not identity.confirmed:
@@ -254,8 +260,9 @@ def _registry_decision(
             return Decision(Outcome.STUDENT_PROFILE, person_id=record.id, is_minor=minor)
         return Decision(Outcome.NOT_FOUND, person_id=record.id, is_minor=minor)
 
-    student_by_guardian = identity.is_child_account and minor
-    if student_by_guardian and not consents.parental:
+    # A child's account, or a login the school issued: a guardian consents for a minor.
+    by_guardian = identity.is_child_account or provider_kind == "password"
+    if by_guardian and minor and not consents.parental:
         return Decision(
             Outcome.PARENT_CONSENT_NEEDED,
             person_id=record.id,
@@ -263,7 +270,7 @@ def _registry_decision(
             ask_guardians=facts.guardian_ids,
             is_minor=True,
         )
-    if not identity.is_child_account and not consents.own:
+    if not (by_guardian and minor) and not consents.own:
         return Decision(
             Outcome.OWN_CONSENT_NEEDED, person_id=record.id, roles=tuple(roles), is_minor=minor
         )

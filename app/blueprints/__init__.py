@@ -11,8 +11,9 @@ def register_blueprints(app: Flask) -> None:
     from .diary import bp as diary
     from .notifications import bp as notifications
     from .portal import bp as portal
+    from .school import bp as school
 
-    for blueprint in (portal, auth, access, diary, account, notifications, admin):
+    for blueprint in (portal, auth, access, diary, account, notifications, admin, school):
         app.register_blueprint(blueprint)
 
     @app.context_processor

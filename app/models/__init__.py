@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per capability; importing this package registers them all."""
 
-from .accounts import Consent, Notification, RegionalAdmin, User
+from .accounts import Consent, Notification, PasswordCredential, RegionalAdmin, User
 from .audit import AuditEvent
 from .base import Base
 from .registry import Enrolment, Guardianship, Person, School, SchoolClass, StaffRole
@@ -13,6 +13,7 @@ __all__ = [
     "Enrolment",
     "Guardianship",
     "Notification",
+    "PasswordCredential",
     "Person",
     "RegionalAdmin",
     "School",

@@ -93,3 +93,25 @@ class Notification(Base):
         UniqueConstraint("kind", "recipient_id", "about_id"),
         Index("ix_notification_recipient", "recipient_id", "resolved_at"),
     )
+
+
+class PasswordCredential(Base):
+    """A school-issued login and password for a student without a Госуслуги account."""
+
+    __tablename__ = "password_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    login: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # A password the school issued must be replaced at first login (ASVS 6.4.1).
+    must_change: Mapped[bool] = mapped_column(default=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_by: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    person: Mapped[Person] = relationship()
+
+    __table_args__ = (UniqueConstraint("tenant", "login"), UniqueConstraint("person_id"))

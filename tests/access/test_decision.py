@@ -277,11 +277,13 @@ def test_facts_of_another_record_are_refused():
 
 
 def test_parent_consent_age_follows_the_policy():
+    """Where the region sets the age at 12, a 12-year-old consents for themselves."""
     policy = ESIA.model_copy(
         update={"parent_consent_under_age": 12, "self_registration_min_age": 12}
     )
-    decision = decide(
-        policy, identity(KID, level="KD", confirmed=False), (KID,),
-        RecordFacts(KID, enrolled=True), Consents(), TODAY,
-    )  # fmt: skip
-    assert decision.outcome == Outcome.DIARY
+    kid = identity(KID, level="KD", confirmed=False)
+    facts = RecordFacts(KID, enrolled=True)
+    assert (
+        decide(policy, kid, (KID,), facts, Consents(), TODAY).outcome == Outcome.OWN_CONSENT_NEEDED
+    )
+    assert decide(policy, kid, (KID,), facts, Consents(own=True), TODAY).outcome == Outcome.DIARY

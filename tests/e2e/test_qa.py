@@ -21,10 +21,10 @@ def test_check_passes_for_regions_whose_provider_answers(live):
     lines = result.output.strip().splitlines()
     assert [line.split()[:2] for line in lines] == [["mosreg", "OK"], ["kaluga", "OK"]]
     assert "hosts myschool.mosreg.ru, mosreg.localhost" in lines[0]
-    assert "methods Госуслуги (not implemented yet: Вход по логину)" in lines[0]
+    assert "methods Госуслуги, Вход по логину |" in lines[0]
     assert "provider reachable, HTTP 400" in lines[0]
     assert "config valid" in lines[0]
-    assert "registry 2 schools, 16 people, 9 enrolments" in lines[0]
+    assert "registry 2 schools, 18 people, 10 enrolments" in lines[0]
 
 
 def test_check_fails_when_a_provider_is_down(database_uri, esia_env):
@@ -54,7 +54,7 @@ def test_regional_admin_sees_the_check_page(browser):
     page = admin.get("/admin/qa")
     assert "Проверка региона: Республика Татарстан" in page.text
     assert "Всё в порядке" in page.text
-    assert "школ: 2, людей: 16, зачислений: 9" in page.text
+    assert "школ: 2, людей: 18, зачислений: 10" in page.text
 
 
 def test_others_are_refused_and_audited(browser, live):

@@ -21,6 +21,7 @@ ROLE_LABELS = {
     "student": "Ученик",
     "guardian": "Родитель",
     "teacher": "Педагогический работник",
+    "school_admin": "Администратор ОО",
     "regional_admin": "Региональный администратор",
 }
 

@@ -20,6 +20,8 @@ def home():
         return redirect(url_for("access.choose_role"))
     if role == "regional_admin":
         return redirect(url_for("admin.home"))
+    if role == "school_admin":
+        return redirect(url_for("school.students"))
     return render_template(
         "diary/home.html",
         role=role,
