@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 import idp_emulator
 from app import create_app
 from app.demo import seed
-from app.extensions import db
+from app.extensions import db, limiter
 from app.identity.esia.gost import make_test_certificate
 from app.settings import PROJECT_ROOT
 from idp_emulator.keys import make_signing_key
@@ -116,6 +116,7 @@ def live(servers) -> Iterator[Servers]:
             seed(slug)
     yield servers
     with app.app_context():
+        limiter.reset()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()

@@ -108,7 +108,10 @@ def is_regional_admin(user: User) -> bool:
     )
 
 
-def evaluate(tenant: Tenant, identity: ExternalIdentity, user: User, today: date) -> Decision:
+def evaluate(
+    tenant: Tenant, identity: ExternalIdentity, user: User, today: date, *, method: str
+) -> Decision:
+    """``method``: the login method's kind (esia, oidc, password), which decides the rules."""
     near = candidates(tenant, identity)
     fields = tenant.policy.match_fields
     record, _ = best_match(identity, near, fields)
@@ -120,6 +123,6 @@ def evaluate(tenant: Tenant, identity: ExternalIdentity, user: User, today: date
         facts,
         consents_of(user, record),
         today,
-        provider_kind=tenant.config.identity_provider.kind,
+        provider_kind=method,
         regional_admin=is_regional_admin(user),
     )

@@ -89,7 +89,7 @@ def _enter(kind: str, identity):
         audit.record("login_failed", method=kind, reason="account_disabled", actor_id=user.id)
         flash("Учётная запись отключена. Обратитесь в службу поддержки.", "error")
         return redirect(url_for("auth.login"))
-    decision = evaluate(g.tenant, identity, user, date.today())
+    decision = evaluate(g.tenant, identity, user, date.today(), method=kind)
     if decision.outcome == Outcome.PARENT_CONSENT_NEEDED:
         request_parental(g.tenant.slug, decision.person_id, decision.ask_guardians)
     begin_session(user, decision, kind=kind, provider_session=identity.provider_session)
