@@ -59,3 +59,11 @@ def identity_of(credential: PasswordCredential) -> ExternalIdentity:
 
 def credential(credential_id: int) -> PasswordCredential | None:
     return db.session.get(PasswordCredential, credential_id)
+
+
+def credential_of(user) -> PasswordCredential | None:
+    """The credential behind a user who logs in with a school-issued login, if any."""
+    if user.issuer != ISSUER or not user.subject.isdigit():
+        return None
+    found = credential(int(user.subject))
+    return found if found is not None and found.tenant == user.tenant else None

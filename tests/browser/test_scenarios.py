@@ -190,3 +190,35 @@ def test_moscow_has_no_esia(walk):
     w.shot("login")
     assert w.page.get_by_role("link", name="Госуслуги").count() == 0
     assert w.page.goto(w.live.portal("moscow") + "/login/esia").status == 404
+
+
+@pytest.mark.scenario("P10")
+@esia_regions
+def test_p10(walk, slug):
+    w = walk(slug, "P10")
+    w.open()
+    w.shot("login")
+    w.page.get_by_role("link", name="Вход по логину").click()
+    w.page.fill("#login", "parolev.demo")
+    w.page.fill("#password", "wrong-password")
+    w.page.get_by_role("button", name="Войти").click()
+    w.shot("wrong-password")
+    assert "Неверный логин или пароль" in w.text()
+    w.page.fill("#password", "Nachalo-P10-demo")
+    w.page.get_by_role("button", name="Войти").click()
+    w.shot("choose-password")
+    assert "Придумайте свой пароль" in w.text()
+    w.page.fill("#password", "лето в деревне у бабушки")
+    w.page.fill("#password_again", "лето в деревне у бабушки")
+    w.page.get_by_role("button", name="Сохранить и войти").click()
+    w.shot("diary")
+    assert w.page.url.endswith("/diary/")
+    assert "Роль: Ученик" in w.text()
+
+
+@pytest.mark.scenario("P10", region="moscow")
+def test_moscow_has_no_password_login(walk):
+    w = walk("moscow", "P10")
+    w.open()
+    w.shot("login")
+    assert w.page.get_by_role("link", name="Вход по логину").count() == 0

@@ -214,3 +214,29 @@ def test_school_admin_cannot_reach_another_schools_student(browser, live):
     parent = browser("kaluga")
     parent.esia_login("P1")
     assert parent.get("/school/students").status_code == 403
+
+
+def test_changing_the_password_ends_the_other_sessions(browser):
+    first = browser("mosreg")
+    password_login(first, LOGIN, INITIAL)
+    first.post("/login/password/change", {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD})
+    second = browser("mosreg")
+    assert password_login(second, LOGIN, NEW_PASSWORD).url.endswith("/diary/")
+    second.get("/account/password")
+    fresh = "синий кит плывёт на север"
+    page = second.post(
+        "/account/password", {"current": "wrong", "password": fresh, "password_again": fresh}
+    )
+    assert page.status_code == 400 and "Текущий пароль введён неверно." in page.text
+    page = second.post(
+        "/account/password", {"current": NEW_PASSWORD, "password": fresh, "password_again": fresh}
+    )
+    assert "Пароль изменён. Другие сеансы завершены." in page.text
+    assert "/login?next=" in first.get("/diary/").url
+    assert second.get("/diary/").url.endswith("/diary/")
+
+
+def test_esia_users_have_no_password_page(browser):
+    b = browser("mosreg")
+    b.esia_login("P1")
+    assert b.get("/account/password").status_code == 404

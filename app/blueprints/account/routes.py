@@ -1,8 +1,10 @@
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+from app import passwords
 from app.accounts import end_sessions
 from app.blueprints.access.routes import ROLE_LABELS
+from app.identity import password as password_identity
 from app.sessions import active_sessions
 from app.tenants import tenant_required
 
@@ -21,7 +23,38 @@ def settings():
         labels=ROLE_LABELS,
         current=session.get("role"),
         sessions=sessions,
+        has_password=password_identity.credential_of(current_user) is not None,
     )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@tenant_required
+@login_required
+def change_password():
+    """For students with a school-issued login: a new password ends their other sessions."""
+    credential = password_identity.credential_of(current_user) or abort(404)
+    problems = []
+    if request.method == "POST":
+        new, again = request.form.get("password", ""), request.form.get("password_again", "")
+        if (
+            passwords.check(credential.tenant, credential.login, request.form.get("current", ""))
+            is None
+        ):
+            problems = ["Текущий пароль введён неверно."]
+        elif new != again:
+            problems = ["Пароли не совпадают."]
+        else:
+            try:
+                passwords.change(credential, new, keep_sid=session.sid)
+            except passwords.PasswordRefused as refused:
+                problems = refused.problems
+            else:
+                flash("Пароль изменён. Другие сеансы завершены.", "success")
+                return redirect(url_for("account.settings"))
+    return render_template(
+        "account/password.html", problems=problems, login=credential.login,
+        min_length=passwords.MIN_LENGTH,
+    ), (400 if problems else 200)  # fmt: skip
 
 
 @bp.post("/sessions/end-others")
