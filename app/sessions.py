@@ -72,7 +72,7 @@ class Store(ABC):
 
 
 class RedisStore(Store):
-    def __init__(self, url: str, prefix: str = "myschool:session:"):
+    def __init__(self, url: str, prefix: str):
         import redis
 
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
@@ -281,4 +281,7 @@ def active_sessions(app: Flask, tenant: str, user_id: int, current_sid: str | No
 
 def init_app(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
-    app.session_interface = ServerSessionInterface(RedisStore(url) if url else DatabaseStore())
+    store = (
+        RedisStore(url, f"{app.config['REDIS_KEY_PREFIX']}:session:") if url else DatabaseStore()
+    )
+    app.session_interface = ServerSessionInterface(store)

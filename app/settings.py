@@ -88,7 +88,9 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         "REDIS_URL": environ.get("REDIS_URL") or None,
         "RATELIMIT_STORAGE_URI": environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
-        "RATELIMIT_KEY_PREFIX": "myschool-limits",
+        # One prefix for every Redis key of this deployment (sessions, limits).
+        "REDIS_KEY_PREFIX": environ.get("REDIS_KEY_PREFIX", "myschool"),
+        "RATELIMIT_KEY_PREFIX": environ.get("REDIS_KEY_PREFIX", "myschool") + ":limits",
         # Development and tests: every ESIA region talks to the emulator at this address.
         "IDP_EMULATOR_URL": emulator,
         "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),

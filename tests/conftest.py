@@ -19,6 +19,8 @@ from app.extensions import db
 from app.settings import database_url
 
 REGION_SLUGS = ("mosreg", "kaluga", "tatarstan", "moscow")
+# Redis keys of this run (sessions, rate limits) carry this prefix and are removed at the end.
+REDIS_PREFIX = f"myschool-test-{uuid.uuid4().hex[:12]}"
 
 
 def _fresh_postgres(admin_url: str) -> Iterator[str]:
@@ -64,11 +66,23 @@ def test_environ(uri: str, **extra: str) -> dict[str, str]:
     }
     if os.environ.get("REDIS_URL"):
         environ["REDIS_URL"] = os.environ["REDIS_URL"]
+    environ["REDIS_KEY_PREFIX"] = REDIS_PREFIX
     environ.update(extra)
     return environ
 
 
 test_environ.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_cleanup():
+    yield
+    if os.environ.get("REDIS_URL"):
+        import redis
+
+        client = redis.Redis.from_url(os.environ["REDIS_URL"])
+        for key in client.scan_iter(f"{REDIS_PREFIX}*"):
+            client.delete(key)
 
 
 @pytest.fixture
