@@ -153,6 +153,23 @@ def change(credential: PasswordCredential, new_password: str, *, keep_sid: str |
     _end_sessions_of(credential, reason="password_changed", keep_sid=keep_sid)
 
 
+def change_from_form(
+    credential: PasswordCredential, form, *, keep_sid: str | None, current_required: bool
+) -> list[str]:
+    """The password-change form of both the first login and the account page: [] on success,
+    otherwise why not, in the person's words."""
+    if current_required and not _matches(credential.password_hash, form.get("current", "")):
+        return ["Текущий пароль введён неверно."]
+    new = form.get("password", "")
+    if new != form.get("password_again", ""):
+        return ["Пароли не совпадают."]
+    try:
+        change(credential, new, keep_sid=keep_sid)
+    except PasswordRefused as refused:
+        return refused.problems
+    return []
+
+
 def _end_sessions_of(credential: PasswordCredential, *, reason: str, keep_sid: str | None = None):
     from app.accounts import end_sessions
     from app.identity.password import ISSUER

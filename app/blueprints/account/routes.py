@@ -35,22 +35,12 @@ def change_password():
     credential = password_identity.credential_of(current_user) or abort(404)
     problems = []
     if request.method == "POST":
-        new, again = request.form.get("password", ""), request.form.get("password_again", "")
-        if (
-            passwords.check(credential.tenant, credential.login, request.form.get("current", ""))
-            is None
-        ):
-            problems = ["Текущий пароль введён неверно."]
-        elif new != again:
-            problems = ["Пароли не совпадают."]
-        else:
-            try:
-                passwords.change(credential, new, keep_sid=session.sid)
-            except passwords.PasswordRefused as refused:
-                problems = refused.problems
-            else:
-                flash("Пароль изменён. Другие сеансы завершены.", "success")
-                return redirect(url_for("account.settings"))
+        problems = passwords.change_from_form(
+            credential, request.form, keep_sid=session.sid, current_required=True
+        )
+        if not problems:
+            flash("Пароль изменён. Другие сеансы завершены.", "success")
+            return redirect(url_for("account.settings"))
     return render_template(
         "account/password.html", problems=problems, login=credential.login,
         min_length=passwords.MIN_LENGTH,

@@ -136,16 +136,11 @@ def password_change():
         return redirect(url_for("auth.start", kind="password"))
     problems = []
     if request.method == "POST":
-        new, again = request.form.get("password", ""), request.form.get("password_again", "")
-        if new != again:
-            problems = ["Пароли не совпадают."]
-        else:
-            try:
-                passwords.change(credential, new, keep_sid=session.sid)
-            except passwords.PasswordRefused as refused:
-                problems = refused.problems
-            else:
-                return _enter("password", password_identity.identity_of(credential))
+        problems = passwords.change_from_form(
+            credential, request.form, keep_sid=session.sid, current_required=False
+        )
+        if not problems:
+            return _enter("password", password_identity.identity_of(credential))
     return render_template(
         "auth/password_change.html", problems=problems, login=credential.login,
         min_length=passwords.MIN_LENGTH,

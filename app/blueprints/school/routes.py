@@ -1,26 +1,13 @@
-from functools import wraps
+from flask import abort, g, render_template
+from flask_login import current_user
 
-from flask import abort, g, render_template, request
-from flask_login import current_user, login_required
-
-from app import audit, passwords
+from app import passwords
+from app.blueprints.guards import requires
 from app.school_admin import schools_of, student_of, students_of
-from app.tenants import tenant_required
 
 from . import bp
 
-
-def school_admin_required(view):
-    @wraps(view)
-    @tenant_required
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not schools_of(current_user):
-            audit.record("forbidden", actor_id=current_user.id, path=request.path)
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+school_admin_required = requires(schools_of)
 
 
 @bp.get("/students")

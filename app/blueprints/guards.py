@@ -1,0 +1,28 @@
+"""Guards for pages of a role: on the role's region host, signed in, and holding the role
+now (checked against the database on every request, so a revoked role ends at once).
+A refusal is a 403 and an audit row."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, request
+from flask_login import current_user, login_required
+
+from app import audit
+from app.tenants import tenant_required
+
+
+def requires(holds_role: Callable[[object], object]):
+    def decorator(view):
+        @wraps(view)
+        @tenant_required
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not holds_role(current_user):
+                audit.record("forbidden", actor_id=current_user.id, path=request.path)
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
