@@ -105,15 +105,12 @@ def demo_keys(directory: Path) -> None:
 
 @demo.command("seed")
 def demo_seed() -> None:
-    """Load the personas' school records into every ESIA region (idempotent)."""
+    """Load the personas' school records into every region (idempotent)."""
     from app.demo import seed
 
     for tenant in current_registry():
-        if tenant.config.identity_provider.kind == "esia":
-            report = seed(tenant.slug)
-            click.echo(
-                f"{tenant.slug}: " + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
-            )
+        counts = seed(tenant).counts
+        click.echo(f"{tenant.slug}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
 @qa.command("check")

@@ -19,14 +19,17 @@ from app.extensions import db
 from app.identity.esia.protocol import ISSUER
 from app.models import Consent, PasswordCredential, Person, User
 from app.school_registry import ImportReport, import_records
+from app.tenants import Tenant
 from idp_emulator.personas import Personas, load_personas
 
 TOWNS = {"mosreg": "г. Подольска", "kaluga": "г. Калуги", "tatarstan": "г. Казани"}
 
 
-def registry_records(personas: Personas, town: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The personas' registry as import records, numbered like lines of a file."""
-    registry = personas.registry
+def registry_records(
+    personas: Personas, registry: dict[str, Any], town: str, contacts: dict[str, dict]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A region's registry as import records, numbered like lines of a file. ``contacts``: the
+    e-mail and phone the school holds for each person."""
     records: list[dict[str, Any]] = []
     for school in registry["schools"]:
         records.append({
@@ -43,13 +46,11 @@ def registry_records(personas: Personas, town: str) -> Iterator[tuple[int, dict[
     for key, human in personas.people.items():
         if key not in known:
             continue
-        account = next((a for a in personas.esia.values() if a.human.key == key), None)
         records.append({
             "type": "person", "key": key, "last_name": human.last, "first_name": human.first,
             "middle_name": human.middle, "birth_date": human.birth_date.isoformat(),
             "snils": overrides.get(key, {}).get("snils", human.snils),
-            "email": account.email if account else None,
-            "phone": account.mobile if account else None,
+            **contacts.get(key, {}),
         })  # fmt: skip
     for student in registry["students"]:
         school, class_name = student["class"].split("/")
@@ -64,14 +65,21 @@ def registry_records(personas: Personas, town: str) -> Iterator[tuple[int, dict[
     yield from enumerate(records, start=1)
 
 
-def _user(tenant: str, personas: Personas, persona_id: str) -> User:
-    account = personas.esia[persona_id]
-    user = db.session.scalar(
-        select(User).filter_by(tenant=tenant, issuer=ISSUER, subject=account.oid)
-    )
+def esia_contacts(personas: Personas) -> dict[str, dict]:
+    """In ESIA regions the schools hold what the Госуслуги account holds."""
+    return {
+        account.human.key: {"email": account.email, "phone": account.mobile}
+        for account in personas.esia.values()
+    }
+
+
+def _user(tenant: str, personas: Personas, persona_id: str, issuer: str) -> User:
+    account = personas.account(persona_id)
+    subject = getattr(account, "oid", None) or account.sub
+    user = db.session.scalar(select(User).filter_by(tenant=tenant, issuer=issuer, subject=subject))
     if user is None:
         human = account.human
-        user = User(tenant=tenant, issuer=ISSUER, subject=account.oid,
+        user = User(tenant=tenant, issuer=issuer, subject=subject,
                     display_name=f"{human.last} {human.first} {human.middle}")  # fmt: skip
         db.session.add(user)
         db.session.flush()
@@ -107,24 +115,29 @@ def _password_login(tenant: str, item: dict[str, str]) -> None:
         ))  # fmt: skip
 
 
-def seed(tenant: str, personas: Personas | None = None) -> ImportReport:
+def seed(tenant: Tenant, personas: Personas | None = None) -> ImportReport:
+    """Load the personas of the region's kind of provider; idempotent."""
     personas = personas or load_personas()
-    report = import_records(
-        tenant, registry_records(personas, TOWNS.get(tenant, "")), source="demo"
-    )
+    slug, provider = tenant.slug, tenant.config.identity_provider
+    esia = provider.kind == "esia"
+    registry = personas.registry if esia else personas.moscow_registry
+    contacts = esia_contacts(personas) if esia else registry.get("contacts", {})
+    lines = registry_records(personas, registry, TOWNS.get(slug, ""), contacts)
+    report = import_records(slug, lines, source="demo")
+    accounts = personas.esia if esia else personas.mosru
+    issuer = ISSUER if esia else provider.issuer
     returning = personas.portal
-    for persona_id in returning.get("own_consents", []):
-        _consent(tenant, "own", _user(tenant, personas, persona_id), None)
-    for persona_id in returning.get("regional_admins", []):
-        account = personas.esia[persona_id]
-        human = account.human
-        grant_regional_admin(
-            tenant, ISSUER, account.oid, f"{human.last} {human.first} {human.middle}"
-        )
-    for item in returning.get("parental_consents", []):
-        guardian = _user(tenant, personas, item["guardian"])
-        _consent(tenant, "parental", guardian, _person(tenant, item["student"]).id)
-    for item in returning.get("password_logins", []):
-        _password_login(tenant, item)
+    for persona_id in (p for p in returning.get("own_consents", []) if p in accounts):
+        _consent(slug, "own", _user(slug, personas, persona_id, issuer), None)
+    for persona_id in (p for p in returning.get("regional_admins", []) if p in accounts):
+        human = accounts[persona_id].human
+        subject = _user(slug, personas, persona_id, issuer).subject
+        grant_regional_admin(slug, issuer, subject, f"{human.last} {human.first} {human.middle}")
+    for item in (i for i in returning.get("parental_consents", []) if i["guardian"] in accounts):
+        guardian = _user(slug, personas, item["guardian"], issuer)
+        _consent(slug, "parental", guardian, _person(slug, item["student"]).id)
+    if esia:
+        for item in returning.get("password_logins", []):
+            _password_login(slug, item)
     db.session.commit()
     return report

@@ -72,7 +72,7 @@ def whole_login(root: Path, count: int = 30) -> list[float]:
         })  # fmt: skip
         with portal.app_context():
             db.create_all()
-            seed("mosreg")
+            seed(portal.extensions["tenants"].get("mosreg"))
         portal_server.app = portal
         threading.Thread(target=portal_server.serve_forever, daemon=True).start()
         # The browser reaches the region on 127.0.0.1 with its development host name.

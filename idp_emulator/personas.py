@@ -58,14 +58,34 @@ class EsiaAccount:
 
 
 @dataclass(frozen=True)
+class MosAccount:
+    """A mos.ru account: its profile claims, as mos.ru's userinfo gives them."""
+
+    id: str
+    sub: str
+    title: str
+    human: Human
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
 class Personas:
     people: dict[str, Human]
     esia: dict[str, EsiaAccount]
     registry: dict[str, Any]
     portal: dict[str, Any]
+    mosru: dict[str, MosAccount]
+    moscow_registry: dict[str, Any]
 
     def by_oid(self, oid: str) -> EsiaAccount | None:
         return next((account for account in self.esia.values() if account.oid == oid), None)
+
+    def by_sub(self, sub: str) -> MosAccount | None:
+        return next((account for account in self.mosru.values() if account.sub == sub), None)
+
+    def account(self, persona_id: str) -> EsiaAccount | MosAccount:
+        return self.esia.get(persona_id) or self.mosru[persona_id]
 
 
 def load_personas(today: date | None = None, path: Path = PERSONAS_FILE) -> Personas:
@@ -102,4 +122,12 @@ def _load(today: date, path: Path) -> Personas:
         )
         for a in raw["esia"]
     }
-    return Personas(people, esia, raw["registry"], raw.get("portal", {}))
+    mosru = {
+        a["id"]: MosAccount(
+            a["id"], a["sub"], a["title"], people[a["person"]], a.get("email"), a.get("phone")
+        )
+        for a in raw.get("mosru", [])
+    }
+    return Personas(
+        people, esia, raw["registry"], raw.get("portal", {}), mosru, raw.get("moscow_registry", {})
+    )

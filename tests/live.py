@@ -112,8 +112,8 @@ def live(servers) -> Iterator[Servers]:
     """The servers, with the demo registry loaded fresh for this test and removed after it."""
     app = servers.portal_app
     with app.app_context():
-        for slug in ESIA_REGIONS:
-            seed(slug)
+        for tenant in app.extensions["tenants"]:
+            seed(tenant)
     yield servers
     with app.app_context():
         limiter.reset()
