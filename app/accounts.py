@@ -103,7 +103,7 @@ def begin_session(user: User, decision: Decision, *, kind: str, provider_session
     session.clear()
     session.rotate()
     session["idp"] = {"kind": kind, "session": provider_session}
-    session["access"] = decision_summary(decision)
+    session["access"] = {**decision_summary(decision), "method": kind}
     if decision.granted:
         user.person_id = decision.person_id
         user.last_login_at = datetime.now(UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 from pathlib import Path
 
@@ -87,7 +88,8 @@ def demo_key_paths(directory: Path) -> dict[str, Path]:
 @demo.command("keys")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def demo_keys(directory: Path) -> None:
-    """Make the demo's keys (once) and print the environment that names them, for `eval`."""
+    """Make the demo's keys and client secrets (once) and print the environment that names
+    them, for `eval`."""
     from app.identity.esia.gost import make_test_certificate
     from idp_emulator.keys import make_signing_key
 
@@ -101,6 +103,17 @@ def demo_keys(directory: Path) -> None:
             make_test_certificate(directory / tenant.slug, f"Моя школа ({tenant.name})")
     for name, path in demo_key_paths(directory).items():
         click.echo(f"export {name}={shlex.quote(str(path.resolve()))}")
+    for tenant in current_registry():
+        provider = tenant.config.identity_provider
+        if provider.kind == "oidc" and provider.client_secret_env:
+            secret_file = directory / tenant.slug / "client-secret"
+            if not secret_file.exists():
+                secret_file.parent.mkdir(parents=True, exist_ok=True)
+                secret_file.write_text(secrets.token_urlsafe(32))
+                secret_file.chmod(0o600)
+            click.echo(
+                f"export {provider.client_secret_env}={shlex.quote(secret_file.read_text())}"
+            )
 
 
 @demo.command("seed")

@@ -13,8 +13,8 @@ $flask demo seed >/dev/null
 echo
 echo "«Моя школа» is starting; open these addresses:"
 $flask regions urls --port "$port"
-echo "Эмулятор Госуслуг (ЕСИА)     http://localhost:$emulator_port/"
-echo "Personas: demo/personas.yaml (P1–P12 in every ESIA region)"
+echo "Эмулятор Госуслуг и mos.ru   http://localhost:$emulator_port/"
+echo "Personas: demo/personas.yaml (P1–P12 in every ESIA region, M1–M4 in Moscow)"
 echo
 
 # The emulator keeps its state in memory: one process, several threads.

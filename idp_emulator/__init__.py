@@ -1,4 +1,4 @@
-"""The identity-provider emulator: ESIA (and later mos.ru) for development, demos and tests.
+"""The identity-provider emulator: ESIA and mos.ru, for development, demos and tests.
 
 A separate WSGI app on its own port (``make demo`` starts it). Never part of production:
 the portal refuses ``IDP_EMULATOR_URL`` when ``PORTAL_ENV`` is production.
@@ -20,9 +20,17 @@ from app.tenants.loader import load_file
 
 from .esia import Client, Store
 from .esia import bp as esia_bp
+from .mosru import MosStore, OidcClient
+from .mosru import bp as mosru_bp
 from .personas import load_personas
 
-CALLBACK_PATH = "/login/esia/callback"
+
+def _callbacks(regions, slug: str, tenant, kind: str, portal_port: int | None) -> frozenset[str]:
+    path = f"/login/{kind}/callback"
+    uris = {f"https://{host}{path}" for host in tenant.hosts}
+    if portal_port is not None:
+        uris.add(f"http://{slug}.{regions.portal.dev_domain}:{portal_port}{path}")
+    return frozenset(uris)
 
 
 def clients_from_regions(
@@ -35,16 +43,34 @@ def clients_from_regions(
         provider = tenant.identity_provider
         if provider.kind != "esia":
             continue
-        uris = {f"https://{host}{CALLBACK_PATH}" for host in tenant.hosts}
-        if portal_port is not None:
-            uris.add(f"http://{slug}.{regions.portal.dev_domain}:{portal_port}{CALLBACK_PATH}")
         certificate = Path(environ[provider.client_certificate_file_env]).read_bytes()
-        clients[provider.client_id] = Client(provider.client_id, certificate, frozenset(uris))
+        uris = _callbacks(regions, slug, tenant, "esia", portal_port)
+        clients[provider.client_id] = Client(provider.client_id, certificate, uris)
+    return clients
+
+
+def oidc_clients_from_regions(
+    regions_file: Path, environ: Mapping[str, str], portal_port: int | None
+) -> dict[str, OidcClient]:
+    """Register every OpenID Connect region as a mos.ru client, with its secret and hosts."""
+    regions = load_file(regions_file)
+    clients = {}
+    for slug, tenant in regions.regions.items():
+        provider = tenant.identity_provider
+        if provider.kind != "oidc" or not provider.client_secret_env:
+            continue
+        secret = environ.get(provider.client_secret_env)
+        if secret:
+            uris = _callbacks(regions, slug, tenant, "oidc", portal_port)
+            clients[provider.client_id] = OidcClient(
+                provider.client_id, secret, uris, provider.issuer
+            )
     return clients
 
 
 def create_app(config: Mapping[str, Any]) -> Flask:
-    """``config``: clients, signing_key (RSAKey), kid, issuer, max_skew_seconds, personas."""
+    """``config``: clients (ESIA), oidc_clients (mos.ru), signing_key (RSAKey), kid, issuer,
+    max_skew_seconds, personas."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = config.get("secret_key") or secrets.token_hex(32)
     app.config["SESSION_COOKIE_NAME"] = "esia_emulator"
@@ -56,22 +82,28 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         "issuer": config.get("issuer", "http://esia.gosuslugi.ru/"),
         "max_skew_seconds": config.get("max_skew_seconds", 300),
     }
+    app.config["MOSRU"] = {
+        "clients": config.get("oidc_clients", {}),
+        "signing_key": config["signing_key"],
+        "kid": config.get("oidc_kid", "mosru-emulator"),
+    }
     app.extensions["esia_store"] = Store()
+    app.extensions["mosru_store"] = MosStore()
     app.extensions["gost_verifier"] = make_verifier()
     app.register_blueprint(esia_bp)
+    app.register_blueprint(mosru_bp)
     return app
 
 
 def create_app_from_environ(environ: Mapping[str, str] = os.environ) -> Flask:
     """For ``make demo``: keys and the portal's regions named by environment variables."""
     port = environ.get("PORTAL_PORT")
+    regions_file = Path(environ.get("REGIONS_FILE", "config/regions.yaml"))
+    portal_port = int(port) if port else None
     return create_app(
         {
-            "clients": clients_from_regions(
-                Path(environ.get("REGIONS_FILE", "config/regions.yaml")),
-                environ,
-                int(port) if port else None,
-            ),
+            "clients": clients_from_regions(regions_file, environ, portal_port),
+            "oidc_clients": oidc_clients_from_regions(regions_file, environ, portal_port),
             "signing_key": RSAKey.import_key(
                 Path(environ["EMULATOR_SIGNING_KEY_FILE"]).read_bytes()
             ),

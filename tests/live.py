@@ -49,13 +49,15 @@ def localhost_subdomains():
 
 @pytest.fixture(scope="session")
 def esia_env(tmp_path_factory) -> Iterator[dict[str, str]]:
-    """Key files for every ESIA region and the emulator, named as regions.yaml expects."""
+    """Key files for every ESIA region and the emulator, and Moscow's client secret, named
+    as regions.yaml expects."""
     require_gost_engine()
     root = tmp_path_factory.mktemp("keys")
     emulator_key, emulator_cert = make_signing_key(root / "emulator")
     env = {
         "EMULATOR_SIGNING_KEY_FILE": str(emulator_key),
         "ESIA_TOKEN_CERT_FILE": str(emulator_cert),
+        "MOSCOW_OIDC_CLIENT_SECRET": "test-client-secret-of-moscow",
     }
     for slug in ESIA_REGIONS:
         key, cert = make_test_certificate(root / slug, f"Тест {slug}")
@@ -87,11 +89,11 @@ def _serve(app, server=None):
 def servers(database_uri, esia_env) -> Iterator[Servers]:
     portal_server = make_server("127.0.0.1", 0, None, threaded=True)
     port = portal_server.server_port
+    regions = PROJECT_ROOT / "config" / "regions.yaml"
     emulator_app = idp_emulator.create_app(
         {
-            "clients": idp_emulator.clients_from_regions(
-                PROJECT_ROOT / "config" / "regions.yaml", esia_env, port
-            ),
+            "clients": idp_emulator.clients_from_regions(regions, esia_env, port),
+            "oidc_clients": idp_emulator.oidc_clients_from_regions(regions, esia_env, port),
             "signing_key": RSAKey.import_key(
                 Path(esia_env["EMULATOR_SIGNING_KEY_FILE"]).read_bytes()
             ),
@@ -150,6 +152,11 @@ class Browser:
         self.page = self.http.post(
             url, data={"csrf_token": token, **(data or {})}, timeout=10, **kwargs
         )
+        return self.page
+
+    def mosru_login(self, persona: str) -> requests.Response:
+        page = self.get("/login/oidc")
+        self.page = self.http.post(page.url, data={"persona": persona}, timeout=10)
         return self.page
 
     def esia_login(self, persona: str, *, grant: bool = True) -> requests.Response:

@@ -162,8 +162,13 @@ def _child_matches(child, record: RecordChild) -> bool:
     )
 
 
-def guardian_role(identity: ExternalIdentity, facts: RecordFacts) -> Role | None:
-    """Children the school links to this guardian and Госуслуги confirms as theirs."""
+def guardian_role(
+    identity: ExternalIdentity, facts: RecordFacts, provider_kind: str = "esia"
+) -> Role | None:
+    """Children the school links to this guardian and Госуслуги confirms as theirs. Where the
+    provider knows no children (mos.ru), the school's record is the source, as in Moscow."""
+    if provider_kind != "esia":
+        return Role(RoleKind.GUARDIAN, facts.children) if facts.children else None
     confirmed, waiting = [], []
     for record in facts.children:
         external = next((c for c in identity.children if _child_matches(c, record)), None)
@@ -244,7 +249,7 @@ def _registry_decision(
     roles: list[Role] = []
     if facts.enrolled:
         roles.append(Role(RoleKind.STUDENT))
-    guardian = guardian_role(identity, facts)
+    guardian = guardian_role(identity, facts, provider_kind)
     if guardian is not None:
         roles.append(guardian)
     if "teacher" in facts.staff_roles:

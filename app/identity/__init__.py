@@ -69,7 +69,7 @@ class IdentityProvider(ABC):
 
 def load_providers() -> None:
     """Import the provider modules so that each registers its kind."""
-    from . import password  # noqa: F401
+    from . import oidc, password  # noqa: F401
     from .esia import provider  # noqa: F401
 
 

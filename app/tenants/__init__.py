@@ -56,12 +56,22 @@ class HostNormalizer:
 
 
 def with_emulator(regions: RegionsFile, url: str) -> RegionsFile:
-    """Point every ESIA region at the identity-provider emulator (development and tests)."""
+    """Point every region at the identity-provider emulator (development and tests): ESIA
+    regions at its ESIA, OpenID Connect regions at its mos.ru profile."""
+    base = url.rstrip("/")
     changed = {}
     for slug, tenant in regions.regions.items():
         provider = tenant.identity_provider
         if provider.kind == "esia":
-            provider = provider.model_copy(update={"base_url": url.rstrip("/")})
+            provider = provider.model_copy(update={"base_url": base})
+        else:
+            provider = provider.model_copy(update={
+                "discovery_url": None,
+                "authorization_endpoint": f"{base}/sps/oauth/ae",
+                "token_endpoint": f"{base}/sps/oauth/te",
+                "userinfo_endpoint": f"{base}/sps/oauth/me",
+                "jwks_uri": f"{base}/sps/oauth/jwks",
+            })  # fmt: skip
         changed[slug] = tenant.model_copy(update={"identity_provider": provider})
     return regions.model_copy(update={"regions": changed})
 
