@@ -222,3 +222,47 @@ def test_moscow_has_no_password_login(walk):
     w.open()
     w.shot("login")
     assert w.page.get_by_role("link", name="Вход по логину").count() == 0
+
+
+def mosru_login(w: Walk, persona: str) -> None:
+    w.open()
+    w.shot("login")
+    w.page.get_by_role("link", name="mos.ru", exact=True).click()
+    w.shot("mos.ru")
+    w.page.click(f"[data-persona={persona}]")
+    w.page.wait_for_url(re.compile(rf"^{re.escape(w.live.portal(w.slug))}/"))
+    w.shot("result")
+
+
+@pytest.mark.scenario("M1", region="moscow")
+def test_m1(walk):
+    w = walk("moscow", "M1")
+    mosru_login(w, "M1")
+    assert w.page.locator(".children li").all_inner_texts() == [
+        "Москвин Лев Артёмович",
+        "Москвина Алиса Артёмовна",
+    ]
+
+
+@pytest.mark.scenario("M2", region="moscow")
+def test_m2(walk):
+    w = walk("moscow", "M2")
+    mosru_login(w, "M2")
+    assert "В вашем профиле не заполнено: номер мобильного телефона" in w.text()
+
+
+@pytest.mark.scenario("M3", region="moscow")
+def test_m3(walk):
+    w = walk("moscow", "M3")
+    mosru_login(w, "M3")
+    assert (
+        "Сведения, предоставленные в школу, и данные в личном кабинете должны совпадать."
+        in w.text()
+    )
+
+
+@pytest.mark.scenario("M4", region="moscow")
+def test_m4(walk):
+    w = walk("moscow", "M4")
+    mosru_login(w, "M4")
+    assert "Роль: Ученик" in w.text()
