@@ -22,7 +22,7 @@ HIDDEN = "[hidden]"
 
 
 def mask_snils(text: str) -> str:
-    return SNILS_RE.sub(r"***-***-*** \1", text)
+    return SNILS_RE.sub(r"***-***-*** \1", text).replace("\x00", "")
 
 
 def clean(detail: Mapping[str, Any]) -> dict[str, Any]:

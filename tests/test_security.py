@@ -202,3 +202,15 @@ def test_bad_setting_is_named():
         create_app(
             {"PORTAL_ENV": "testing", "TRUSTED_PROXY_HOPS": "two", "DATABASE_URL": "sqlite://"}
         )
+
+
+def test_nul_bytes_in_input_are_a_clear_400(region_client):
+    client = region_client("kaluga")
+    assert client.get("/login", query_string={"q": "a\x00b"}).status_code == 400
+    page = client.get("/login/password").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post(
+        "/login/password", data={"csrf_token": token, "login": "x\x00", "password": "y"}
+    )
+    assert response.status_code == 400
+    assert "Моя школа — Калуга и Калужская область" in response.get_data(as_text=True)
