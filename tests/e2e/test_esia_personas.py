@@ -152,3 +152,12 @@ def test_a_session_is_anonymous_on_another_regions_host(browser, live):
     stranger = browser("kaluga")
     stranger.http.cookies.set("session", cookie, domain="kaluga.localhost")
     assert "/login?next=" in stranger.get("/diary/").url
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/\\evil.example"])
+def test_next_never_leads_off_the_portal(browser, target):
+    b = browser("kaluga")
+    b.get("/login", params={"next": target})
+    page = b.esia_login("P1")
+    assert page.url.startswith(b.base + "/")
+    assert page.url.endswith("/diary/")
