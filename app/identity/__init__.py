@@ -6,14 +6,17 @@ here; the configuration may name a method before its provider lands.
 
 from __future__ import annotations
 
+import os
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
+
+from flask import session
 
 from .types import ExternalChild, ExternalIdentity, FullName
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from flask import Response
 
     from app.tenants import Tenant
@@ -50,9 +53,36 @@ class IdentityProvider(ABC):
     """One way of logging in. Subclasses declare ``kind`` and are built per tenant."""
 
     kind: ClassVar[str]
+    # A login that has gone to the provider and not come back within this is void.
+    PENDING_TTL: ClassVar[int] = 600
 
-    def __init__(self, tenant: Tenant):
+    def __init__(self, tenant: Tenant, env: Mapping[str, str] | None = None):
         self.tenant = tenant
+        self.config = tenant.config.identity_provider
+        self.env = os.environ if env is None else env
+
+    @property
+    def _pending_key(self) -> str:
+        return f"{self.kind}_login"
+
+    def remember_pending(self, state: str, **secrets_of_the_login: str) -> None:
+        """Keep the login's state (and nonce, PKCE verifier…) in the server-side session."""
+        session[self._pending_key] = {"state": state, "tenant": self.tenant.slug,
+                                      "expires": time.time() + self.PENDING_TTL,
+                                      **secrets_of_the_login}  # fmt: skip
+
+    def take_pending(self, args: Mapping[str, str]) -> dict:
+        """The pending login the callback's ``state`` names: once, in time, in this region."""
+        pending = session.pop(self._pending_key, None)
+        if (
+            not pending
+            or pending.get("tenant") != self.tenant.slug
+            or pending.get("expires", 0) < time.time()
+            or not args.get("state")
+            or args.get("state") != pending.get("state")
+        ):
+            raise LoginFailed("bad_state", "unknown, reused or expired state")
+        return pending
 
     @abstractmethod
     def start_login(self) -> Response:

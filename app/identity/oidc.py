@@ -11,7 +11,6 @@ unknown ``kid`` fetches the keys once more (key rotation).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from typing import Any
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
-from flask import current_app, redirect, session, url_for
+from flask import current_app, redirect, url_for
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -38,8 +37,6 @@ from app.identity import (
 )
 from app.identity.types import normalize_snils
 
-SESSION_KEY = "oidc_login"
-LOGIN_TTL = 600
 CLOCK_LEEWAY = 60
 _lock = threading.Lock()
 
@@ -75,11 +72,6 @@ def _http_get(url: str, timeout: float) -> requests.Response:
 @register
 class OidcProvider(IdentityProvider):
     kind = "oidc"
-
-    def __init__(self, tenant, env: Mapping[str, str] | None = None):
-        super().__init__(tenant)
-        self.config = tenant.config.identity_provider
-        self.env = os.environ if env is None else env
 
     # --- per-version state ----------------------------------------------------------------
 
@@ -156,22 +148,11 @@ class OidcProvider(IdentityProvider):
             self.state.metadata.authorization_endpoint, state=state, nonce=nonce,
             code_verifier=verifier,
         )  # fmt: skip
-        session[SESSION_KEY] = {
-            "state": state, "nonce": nonce, "verifier": verifier,
-            "tenant": self.tenant.slug, "expires": time.time() + LOGIN_TTL,
-        }  # fmt: skip
+        self.remember_pending(state, nonce=nonce, verifier=verifier)
         return redirect(url)
 
     def finish_login(self, args: Mapping[str, str]) -> ExternalIdentity:
-        pending = session.pop(SESSION_KEY, None)
-        if (
-            not pending
-            or pending.get("tenant") != self.tenant.slug
-            or pending.get("expires", 0) < time.time()
-            or not args.get("state")
-            or args.get("state") != pending.get("state")
-        ):
-            raise LoginFailed("bad_state", "unknown, reused or expired state")
+        pending = self.take_pending(args)
         metadata = self.state.metadata
         # RFC 9207: a code from another provider (mix-up) names that provider here.
         if "iss" in args and args["iss"] != metadata.issuer:

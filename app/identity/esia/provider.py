@@ -8,7 +8,6 @@ ESIA's REST API — only the resources whose scope was granted.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ from urllib.parse import urlencode
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from flask import current_app, redirect, session, url_for
+from flask import current_app, redirect, url_for
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
@@ -41,8 +40,6 @@ from app.identity.types import normalize_snils
 from . import protocol
 from .gost import Signer, certificate_hash, make_signer
 
-SESSION_KEY = "esia_login"
-LOGIN_TTL = 600
 CLOCK_LEEWAY = 60
 KID_SCOPES = {"kid_fullname", "kid_birthdate", "kid_snils"}
 CONTACT_SCOPES = {"email", "mobile", "contacts"}
@@ -105,9 +102,7 @@ class EsiaProvider(IdentityProvider):
     kind = "esia"
 
     def __init__(self, tenant, env: Mapping[str, str] | None = None):
-        super().__init__(tenant)
-        self.config = tenant.config.identity_provider
-        self.env = os.environ if env is None else env
+        super().__init__(tenant, env)
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "myschool-portal"
 
@@ -143,26 +138,11 @@ class EsiaProvider(IdentityProvider):
         params = self._base_params(state)
         params.update(response_type="code", access_type="online")
         params = self._signed(params, protocol.authorize_message(params))
-        session[SESSION_KEY] = {
-            "state": state,
-            "tenant": self.tenant.slug,
-            "expires": time.time() + LOGIN_TTL,
-        }
+        self.remember_pending(state)
         return redirect(f"{self._url(self.config.authorize_path)}?{urlencode(params)}")
 
-    def _expect_state(self, args: Mapping[str, str]) -> None:
-        pending = session.pop(SESSION_KEY, None)
-        if (
-            not pending
-            or pending.get("tenant") != self.tenant.slug
-            or pending.get("expires", 0) < time.time()
-            or not args.get("state")
-            or args.get("state") != pending.get("state")
-        ):
-            raise LoginFailed("bad_state", "unknown, reused or expired state")
-
     def finish_login(self, args: Mapping[str, str]) -> ExternalIdentity:
-        self._expect_state(args)
+        self.take_pending(args)
         if args.get("error"):
             reason = "refused" if args["error"] == "access_denied" else "provider_error"
             raise LoginFailed(reason, args.get("error_description", args["error"]))
