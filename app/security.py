@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, g, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -68,6 +68,10 @@ def _set_headers(https: bool):
             response.headers.setdefault(name, value)
         if https:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
+        # Pages for a signed-in (or half signed-in) person carry personal data: never cached.
+        if request.endpoint != "static" and (session.get("_user_id") or session.get("access")):
+            response.cache_control.no_store = True
+            response.cache_control.public = False
         return response
 
     return set_headers

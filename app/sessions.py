@@ -189,6 +189,8 @@ class ServerSessionInterface(SessionInterface):
         return getattr(site, "slug", None)
 
     def open_session(self, app: Flask, request: Request) -> PortalSession:
+        if request.path.startswith(f"{app.static_url_path}/"):
+            return PortalSession()  # static files need no session: no store lookup per file
         sid = request.cookies.get(self.get_cookie_name(app))
         tenant = self._tenant_slug(request)
         if not sid or tenant is None:

@@ -77,3 +77,12 @@ def test_disabling_an_account_ends_its_sessions(browser, live):
         user = db.session.scalars(select(User).filter_by(tenant="mosreg", subject="1000001")).one()
         disable_user(user)
     assert is_anonymous(first) and is_anonymous(second)
+
+
+def test_personal_pages_are_never_cached(browser):
+    b = signed_in(browser)
+    for path in ("/diary/", "/account/", "/notifications/"):
+        assert "no-store" in b.get(path).headers["Cache-Control"]
+    assert "no-store" not in b.get("/static/css/portal.css").headers.get("Cache-Control", "")
+    anonymous = browser("mosreg")
+    assert "no-store" not in anonymous.get("/login").headers.get("Cache-Control", "")
