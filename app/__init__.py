@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.utils import import_string
 
 from app import errors, health, security, sessions, settings, tenants
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
@@ -49,6 +50,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     login_manager.init_app(app)
     limiter.init_app(app)
     login_manager.user_loader(_load_user)
+    app.extensions["diary"] = import_string(app.config["DIARY_BACKEND"])()
 
     from app.blueprints import register_blueprints
     from app.cli import register_commands

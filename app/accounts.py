@@ -12,7 +12,7 @@ from app import audit
 from app.access import Decision
 from app.extensions import db
 from app.identity import ExternalIdentity
-from app.models import RegionalAdmin, User
+from app.models import RegionalAdmin, StructuralRole, User
 from app.tenants import Tenant
 
 
@@ -79,6 +79,58 @@ def disable_user(user: User) -> None:
     end_sessions(user, reason="account_disabled")
 
 
+# --- structural roles («Настройки аккаунта») -------------------------------------------------
+
+# The seeds' rules (001), word for word.
+ONLY_ENDED_DELETABLE = (
+    "Удалить в системе можно только структурные роли, находящиеся в статусе «Прекращена»."
+)
+LAST_ROLE_STAYS = "Единственную структурную роль без удаления профиля убрать невозможно."
+
+
+def sync_roles(user: User, kinds: list[str]) -> None:
+    """Bring the user's structural roles in step with a login's decision: the roles it gave
+    are active (again), the others are «Прекращена». Deleted roles come back if given."""
+    now = datetime.now(UTC)
+    held = {role.kind: role for role in db.session.scalars(select(StructuralRole).filter_by(
+        user_id=user.id))}  # fmt: skip
+    for kind in kinds:
+        role = held.get(kind)
+        if role is None:
+            db.session.add(StructuralRole(user_id=user.id, kind=kind, since=now))
+        elif role.ended_at is not None:
+            role.since, role.ended_at = now, None
+    for kind, role in held.items():
+        if kind not in kinds and role.ended_at is None:
+            role.ended_at = now
+            audit.record("role_ended", actor_id=user.id, commit=False, role=kind)
+
+
+def structural_roles(user: User) -> list[StructuralRole]:
+    query = select(StructuralRole).filter_by(user_id=user.id).order_by(StructuralRole.since)
+    return list(db.session.scalars(query))
+
+
+class RoleRuleBroken(Exception):
+    """The seeds' rules forbid deleting this role; the message says which rule."""
+
+
+def delete_role(user: User, role_id: int) -> StructuralRole:
+    """Delete an ended role of one's own. Raises LookupError for anyone else's role."""
+    roles = structural_roles(user)
+    role = next((r for r in roles if r.id == role_id), None)
+    if role is None:
+        raise LookupError(role_id)
+    if role.active:
+        raise RoleRuleBroken(ONLY_ENDED_DELETABLE)
+    if len(roles) == 1:
+        raise RoleRuleBroken(LAST_ROLE_STAYS)
+    db.session.delete(role)
+    audit.record("role_deleted", actor_id=user.id, commit=False, role=role.kind)
+    db.session.commit()
+    return role
+
+
 def decision_summary(decision: Decision) -> dict:
     """What the session keeps of a decision: ids and kinds only, no personal data."""
     return {
@@ -98,6 +150,17 @@ def decision_summary(decision: Decision) -> dict:
     }
 
 
+def sign_in(user: User, access: dict) -> None:
+    """The person is in: their account is linked to the matched record, their structural
+    roles follow the decision, and a single role is chosen for them."""
+    user.person_id = access["person_id"]
+    user.last_login_at = datetime.now(UTC)
+    sync_roles(user, [role["kind"] for role in access["roles"]])
+    login_user(user)
+    if len(access["roles"]) == 1:
+        session["role"] = access["roles"][0]["kind"]
+
+
 def begin_session(user: User, decision: Decision, *, kind: str, provider_session: str | None):
     """Start a fresh session: nothing from before the login survives (no fixation)."""
     session.clear()
@@ -105,11 +168,7 @@ def begin_session(user: User, decision: Decision, *, kind: str, provider_session
     session["idp"] = {"kind": kind, "session": provider_session}
     session["access"] = {**decision_summary(decision), "method": kind}
     if decision.granted:
-        user.person_id = decision.person_id
-        user.last_login_at = datetime.now(UTC)
-        login_user(user)
-        if len(decision.roles) == 1:
-            session["role"] = decision.roles[0].kind.value
+        sign_in(user, session["access"])
     else:
         session["pending_user_id"] = user.id
     audit.record(

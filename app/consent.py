@@ -3,13 +3,14 @@ a student, with the requests that ask guardians for it. Every change is audited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
-from app.models import Consent, Guardianship, Notification, User
+from app.models import Consent, Guardianship, Notification, Person, User
 
 PARENTAL_REQUEST = "parental_consent_request"
 
@@ -77,3 +78,73 @@ def give_parental(guardian: User, student_id: int) -> Consent:
                  student_id=student_id)  # fmt: skip
     db.session.commit()
     return consent
+
+
+# --- consents in «Настройки аккаунта» --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    consent: Consent
+    # given: the student a parental consent is for; received: the guardian who gave it.
+    other: str | None
+
+
+def given_by(user: User) -> list[ConsentRow]:
+    rows = db.session.execute(
+        select(Consent, Person)
+        .outerjoin(Person, Person.id == Consent.student_id)
+        .where(Consent.user_id == user.id, Consent.revoked_at.is_(None))
+        .order_by(Consent.given_at)
+    )
+    return [ConsentRow(consent, person.full_name if person else None) for consent, person in rows]
+
+
+def received_by(user: User) -> list[ConsentRow]:
+    """Parental consents given for this user's registry record."""
+    if user.person_id is None:
+        return []
+    rows = db.session.execute(
+        select(Consent, User.display_name)
+        .join(User, User.id == Consent.user_id)
+        .where(Consent.kind == "parental", Consent.student_id == user.person_id,
+               Consent.tenant == user.tenant, Consent.revoked_at.is_(None))
+        .order_by(Consent.given_at)
+    )  # fmt: skip
+    return [ConsentRow(consent, guardian) for consent, guardian in rows]
+
+
+def _parental_remains(student_id: int) -> bool:
+    return db.session.scalar(
+        select(Consent.id).filter_by(kind="parental", student_id=student_id, revoked_at=None)
+    ) is not None  # fmt: skip
+
+
+def revoke(user: User, consent_id: int) -> list[User]:
+    """Revoke a consent the user gave, or one given for them. Raises LookupError for any other.
+    Returns the accounts that lost the consent they log in by: their sessions must end."""
+    consent = db.session.get(Consent, consent_id)
+    mine = consent is not None and consent.tenant == user.tenant and consent.revoked_at is None
+    given = mine and consent.user_id == user.id
+    received = (
+        mine
+        and consent.kind == "parental"
+        and user.person_id is not None
+        and consent.student_id == user.person_id
+    )
+    if not (given or received):
+        raise LookupError(consent_id)
+    consent.revoked_at = datetime.now(UTC)
+    audit.record("consent_revoked", actor_id=user.id, commit=False, consent=consent.kind,
+                 student_id=consent.student_id, by=("giver" if given else "student"))  # fmt: skip
+    affected: list[User] = []
+    if consent.kind == "own":
+        affected = [user]
+    elif not _parental_remains(consent.student_id):
+        own = select(Consent.user_id).filter_by(kind="own", revoked_at=None)
+        affected = list(db.session.scalars(
+            select(User).where(User.tenant == user.tenant, User.person_id == consent.student_id,
+                               User.id.not_in(own))
+        ))  # fmt: skip
+    db.session.commit()
+    return affected

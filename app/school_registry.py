@@ -29,7 +29,15 @@ from sqlalchemy import select
 from app import audit
 from app.extensions import db
 from app.identity.types import normalize_email, normalize_name, normalize_phone, normalize_snils
-from app.models import Enrolment, Guardianship, Person, School, SchoolClass, StaffRole
+from app.models import (
+    Enrolment,
+    Guardianship,
+    Person,
+    School,
+    SchoolClass,
+    StaffRole,
+    TeacherClass,
+)
 
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -129,6 +137,15 @@ class StaffRecord(_Record):
     person: Key
     school: Key
     role: Literal["teacher", "school_admin"]
+    # A teacher's classes in that school; in CSV one cell, names separated by ";".
+    classes: list[Annotated[str, StringConstraints(min_length=1, max_length=16)]] = []
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _classes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(";") if name.strip()]
+        return value
 
 
 AnyRecord = Annotated[
@@ -310,6 +327,15 @@ class _Writer:
             select(StaffRole).filter_by(person_id=person.id, school_id=school.id, role=r.role)
         ):
             db.session.add(StaffRole(person=person, school=school, role=r.role))
+        for name in r.classes:
+            school_class = self.school_class(number, school, name)
+            if school_class is None:
+                continue
+            db.session.flush()
+            if not db.session.scalar(
+                select(TeacherClass).filter_by(person_id=person.id, class_id=school_class.id)
+            ):
+                db.session.add(TeacherClass(person_id=person.id, class_id=school_class.id))
 
 
 # Records are written in dependency order whatever their order in the file.

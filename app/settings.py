@@ -111,6 +111,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         "REMEMBER_COOKIE_DURATION": timedelta(hours=12),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session that holds it
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # The journal system behind the diary pages ("module:Class", a DiaryBackend).
+        "DIARY_BACKEND": environ.get("DIARY_BACKEND", "app.diary.stub:StubDiary"),
     }
 
 

@@ -15,6 +15,11 @@ def normalize_snils(value: str | None) -> str | None:
     return digits if len(digits) == 11 else None
 
 
+def format_snils(digits: str) -> str:
+    """``54771278218`` → ``547-712-782 18``, as printed on the card."""
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:]}" if len(digits) == 11 else digits
+
+
 def normalize_phone(value: str | None) -> str | None:
     """``8 (916) 000-00-01``, ``+7 916 000 00 01`` → ``79160000001``."""
     if not value:

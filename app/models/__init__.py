@@ -1,9 +1,25 @@
 """SQLAlchemy models, one module per capability; importing this package registers them all."""
 
-from .accounts import Consent, Notification, PasswordCredential, RegionalAdmin, User
+from .accounts import (
+    Consent,
+    Notification,
+    PasswordCredential,
+    RegionalAdmin,
+    StructuralRole,
+    User,
+)
 from .audit import AuditEvent
 from .base import Base
-from .registry import Enrolment, Guardianship, Person, School, SchoolClass, StaffRole
+from .registry import (
+    Enrolment,
+    Guardianship,
+    Person,
+    School,
+    SchoolClass,
+    StaffRole,
+    TeacherClass,
+)
+from .requests import JoinRequest, MismatchReport
 from .sessions import ServerSession
 
 __all__ = [
@@ -12,6 +28,8 @@ __all__ = [
     "Consent",
     "Enrolment",
     "Guardianship",
+    "JoinRequest",
+    "MismatchReport",
     "Notification",
     "PasswordCredential",
     "Person",
@@ -20,5 +38,7 @@ __all__ = [
     "SchoolClass",
     "ServerSession",
     "StaffRole",
+    "StructuralRole",
+    "TeacherClass",
     "User",
 ]

@@ -79,7 +79,12 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant: Mapped[str] = mapped_column(String(32))
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    # A registry record (waits for a parent who has never logged in), or, for people the
+    # registry does not know yet (a student asking to join a school), their account.
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    recipient_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(40))
     # The person the item is about (the student whose consent is asked).
     about_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
@@ -93,6 +98,28 @@ class Notification(Base):
         UniqueConstraint("kind", "recipient_id", "about_id"),
         Index("ix_notification_recipient", "recipient_id", "resolved_at"),
     )
+
+
+class StructuralRole(Base):
+    """A role the person has held in the diary («структурная роль»), with its status.
+
+    Kept in step with the access decision at every login: a role the registry no longer
+    gives is «Прекращена». Only an ended role can be deleted, and never the last one.
+    """
+
+    __tablename__ = "structural_role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
 
 
 class PasswordCredential(Base):

@@ -110,3 +110,16 @@ class StaffRole(Base):
     school: Mapped[School] = relationship()
 
     __table_args__ = (UniqueConstraint("person_id", "school_id", "role"),)
+
+
+class TeacherClass(Base):
+    """A class a teacher teaches: what the teacher's diary page lists."""
+
+    __tablename__ = "teacher_class"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("school_class.id", ondelete="CASCADE"))
+    school_class: Mapped[SchoolClass] = relationship()
+
+    __table_args__ = (UniqueConstraint("person_id", "class_id"),)

@@ -1,8 +1,9 @@
 from flask import abort, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from app import audit
 from app.access import Outcome
+from app.accounts import sign_in
 from app.consent import give_own
 from app.extensions import db
 from app.models import Person, User
@@ -73,10 +74,7 @@ def consent():
     session.clear()
     session.rotate()
     session.update(access=access, idp=idp)
-    user.person_id = access["person_id"]
-    login_user(user)
-    if len(access["roles"]) == 1:
-        session["role"] = access["roles"][0]["kind"]
+    sign_in(user, access)
     audit.record("login_succeeded", actor_id=user.id, outcome=access["outcome"], method="consent")
     return redirect(url_for("access.landing"))
 

@@ -1,30 +1,107 @@
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 
-from app import passwords
-from app.accounts import end_sessions
+from app import audit, consent, passwords
+from app.accounts import (
+    LAST_ROLE_STAYS,
+    ONLY_ENDED_DELETABLE,
+    RoleRuleBroken,
+    delete_role,
+    end_sessions,
+    structural_roles,
+)
+from app.audit import mask_snils
 from app.blueprints.access.routes import ROLE_LABELS
+from app.extensions import htmx
 from app.identity import password as password_identity
+from app.identity.types import format_snils
 from app.sessions import active_sessions
 from app.tenants import tenant_required
 
 from . import bp
+
+CONSENT_REVOKED_SIGNED_OUT = (
+    "Согласие отозвано, вы вышли из дневника. Чтобы войти снова, дайте согласие при входе."
+)
+
+
+def _settings_page(*, snils_shown: bool = False, status: int = 200):
+    person = current_user.person
+    snils = person.snils if person else None
+    return render_template(
+        "account/settings.html",
+        person=person,
+        snils=snils and (format_snils(snils) if snils_shown else mask_snils(snils)),
+        snils_shown=snils_shown,
+        roles=structural_roles(current_user),
+        labels=ROLE_LABELS,
+        role_rules=(ONLY_ENDED_DELETABLE, LAST_ROLE_STAYS),
+        current=session.get("role"),
+        can_switch=len((session.get("access") or {}).get("roles", [])) > 1,
+        given=consent.given_by(current_user),
+        received=consent.received_by(current_user),
+        sessions=active_sessions(current_app, current_user.tenant, current_user.id, session.sid),
+        has_password=password_identity.credential_of(current_user) is not None,
+    ), status
 
 
 @bp.get("/")
 @tenant_required
 @login_required
 def settings():
-    roles = [role["kind"] for role in (session.get("access") or {}).get("roles", [])]
-    sessions = active_sessions(current_app, current_user.tenant, current_user.id, session.sid)
-    return render_template(
-        "account/settings.html",
-        roles=roles,
-        labels=ROLE_LABELS,
-        current=session.get("role"),
-        sessions=sessions,
-        has_password=password_identity.credential_of(current_user) is not None,
-    )
+    return _settings_page()
+
+
+@bp.post("/snils")
+@tenant_required
+@login_required
+def show_snils():
+    """Showing one's СНИЛС whole is a deliberate act, and audited."""
+    person = current_user.person
+    if person is None or not person.snils:
+        abort(404)
+    audit.record("snils_shown", actor_id=current_user.id)
+    if htmx:
+        return render_template(
+            "account/_snils.html", snils=format_snils(person.snils), snils_shown=True
+        )
+    return _settings_page(snils_shown=True)
+
+
+@bp.post("/roles/<int:role_id>/delete")
+@tenant_required
+@login_required
+def remove_role(role_id: int):
+    try:
+        role = delete_role(current_user, role_id)
+    except LookupError:
+        abort(404)
+    except RoleRuleBroken as rule:
+        flash(str(rule), "error")
+        return _settings_page(status=409)
+    flash(f"Роль «{ROLE_LABELS.get(role.kind, role.kind)}» удалена.", "success")
+    return redirect(url_for("account.settings"))
+
+
+@bp.post("/consents/<int:consent_id>/revoke")
+@tenant_required
+@login_required
+def revoke_consent(consent_id: int):
+    try:
+        affected = consent.revoke(current_user, consent_id)
+    except LookupError:
+        abort(404)
+    for user in affected:
+        end_sessions(user, reason="consent_revoked")
+    if current_user in affected:
+        logout_user()
+        session.destroy()
+        flash(
+            "Согласие отозвано. Чтобы снова войти в дневник, дайте согласие при входе.", "success"
+        )
+        return redirect(url_for("auth.login"))
+    flash("Согласие отозвано.", "success")
+    return redirect(url_for("account.settings"))
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -1,10 +1,28 @@
-from flask import redirect, render_template, session, url_for
-from flask_login import login_required
+from datetime import date
 
-from app.blueprints.access.routes import ROLE_LABELS, children_names
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from app.blueprints.access.routes import ROLE_LABELS
+from app.diary import parse_week
+from app.diary.calendar import human_date, week_param
+from app.diary.people import NotYours, diary_page, taught_classes
+from app.errors import render_error
+from app.extensions import htmx
 from app.tenants import tenant_required
 
 from . import bp
+
+BAD_WEEK = "Неделя указана неверно. Откройте дневник заново или выберите неделю стрелками."
 
 
 @bp.get("/")
@@ -13,8 +31,6 @@ from . import bp
 def home():
     access = session.get("access") or {}
     role = session.get("role")
-    if role is None:
-        return redirect(url_for("access.choose_role"))
     current = next((r for r in access.get("roles", []) if r["kind"] == role), None)
     if current is None:
         return redirect(url_for("access.choose_role"))
@@ -22,11 +38,23 @@ def home():
         return redirect(url_for("admin.home"))
     if role == "school_admin":
         return redirect(url_for("school.students"))
-    return render_template(
-        "diary/home.html",
-        role=role,
-        role_label=ROLE_LABELS[role],
-        children=children_names(current["children"]),
-        waiting=children_names(current["waiting"]),
-        several_roles=len(access["roles"]) > 1,
-    )
+    common = {"role": role, "role_label": ROLE_LABELS[role],
+              "several_roles": len(access["roles"]) > 1}  # fmt: skip
+    if role == "teacher":
+        return render_template("diary/home.html", classes=taught_classes(current_user), **common)
+
+    monday = parse_week(request.args.get("week"), date.today())
+    child_id = request.args.get("child", type=int)
+    if monday is None:
+        return render_error(400, BAD_WEEK)
+    if "child" in request.args and child_id is None:
+        abort(404)
+    try:
+        page = diary_page(current_app.extensions["diary"], current_user, current, child_id, monday)
+    except NotYours:
+        abort(404)
+    template = "diary/_diary.html" if htmx and not htmx.boosted else "diary/home.html"
+    page_vars = {"page": page, "week_param": week_param, "human_date": human_date}
+    response = make_response(render_template(template, today=date.today(), **page_vars, **common))
+    response.vary.add("HX-Request")
+    return response

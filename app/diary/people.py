@@ -1,0 +1,121 @@
+"""Whose diary the signed-in person may open, read from the registry on every request.
+
+The session says which roles and children the login's access decision found; the registry
+is asked again each time, so a link the school removes ends access on the next request.
+Each function is one query, whatever the number of children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Enrolment, Guardianship, Person, School, SchoolClass, TeacherClass, User
+
+from . import Student
+
+
+def _students(query, order: Sequence[int]) -> list[Student]:
+    found: dict[int, Student] = {}
+    for person, class_name, school in db.session.execute(query):
+        found.setdefault(
+            person.id,
+            Student(person.id, f"{person.tenant}:{person.key}", person.full_name, class_name,
+                    school),
+        )  # fmt: skip
+    return [found[i] for i in order if i in found]
+
+
+def _with_class(query):
+    return (
+        query.outerjoin(Enrolment, (Enrolment.person_id == Person.id) & Enrolment.active)
+        .outerjoin(SchoolClass, SchoolClass.id == Enrolment.class_id)
+        .outerjoin(School, School.id == SchoolClass.school_id)
+        .order_by(Person.id, Enrolment.id)
+    )
+
+
+def own_record(user: User) -> Student | None:
+    if user.person_id is None:
+        return None
+    query = _with_class(select(Person, SchoolClass.name, School.short_name)).where(
+        Person.id == user.person_id, Person.tenant == user.tenant
+    )
+    found = _students(query, [user.person_id])
+    return found[0] if found else None
+
+
+def linked_children(user: User, ids: Sequence[int]) -> list[Student]:
+    """Of ``ids``, the children the registry still links to this guardian, in that order."""
+    if user.person_id is None or not ids:
+        return []
+    query = _with_class(
+        select(Person, SchoolClass.name, School.short_name).join(
+            Guardianship,
+            (Guardianship.student_id == Person.id) & (Guardianship.guardian_id == user.person_id),
+        )
+    ).where(Person.id.in_(ids), Person.tenant == user.tenant)
+    return _students(query, ids)
+
+
+@dataclass(frozen=True)
+class TaughtClass:
+    school: str
+    name: str
+
+
+def taught_classes(user: User) -> list[TaughtClass]:
+    if user.person_id is None:
+        return []
+    rows = db.session.execute(
+        select(School.short_name, SchoolClass.name)
+        .join(SchoolClass, SchoolClass.school_id == School.id)
+        .join(TeacherClass, TeacherClass.class_id == SchoolClass.id)
+        .where(TeacherClass.person_id == user.person_id, School.tenant == user.tenant)
+        .order_by(School.short_name, SchoolClass.name)
+    )
+    return [TaughtClass(school, name) for school, name in rows]
+
+
+@dataclass(frozen=True)
+class DiaryPage:
+    """What a diary page shows: the student on screen, the others to switch to, the week."""
+
+    student: Student | None
+    children: list[Student]
+    waiting: list[Student]
+    week: object = None
+    term_marks: tuple = ()
+
+
+class NotYours(LookupError):
+    """A diary the person may not see: answered as if it did not exist."""
+
+
+def diary_page(backend, user: User, role: dict, child_id: int | None, monday) -> DiaryPage:
+    """``role``: the session's role entry (kind, children, waiting); ``child_id``: the child
+    asked for, or None for the first."""
+    if role["kind"] == "student":
+        student, children, waiting = own_record(user), [], []
+        if student is None:
+            raise NotYours(user.person_id)
+    else:
+        everyone = linked_children(user, [*role["children"], *role["waiting"]])
+        children = [c for c in everyone if c.id in role["children"]]
+        waiting = [c for c in everyone if c.id in role["waiting"]]
+        if child_id is None:
+            student = children[0] if children else None
+        else:
+            student = next((c for c in children if c.id == child_id), None)
+            if student is None:
+                raise NotYours(child_id)
+    if student is None:
+        return DiaryPage(None, children, waiting)
+    week = backend.week(student, monday)
+    until = min(monday + timedelta(days=4), date.today())
+    marks = backend.term_marks(student, until)
+    return DiaryPage(student, children, waiting, week, marks)
