@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from werkzeug.utils import import_string
 
 from app import errors, health, security, sessions, settings, tenants
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from app.identity.types import format_snils
 
 
 def _load_user(user_id: str):
@@ -25,6 +27,13 @@ def _load_user(user_id: str):
     if user is None or tenant is None or user.tenant != tenant.slug or user.disabled:
         return None
     return user
+
+
+def ru_date(value: date | str | None) -> str:
+    """A date, or an ISO date string, as Russians write it: 01.09.2026."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if value else None
+    return value.strftime("%d.%m.%Y") if value else ""
 
 
 def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, Any] | None = None):
@@ -51,6 +60,8 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     limiter.init_app(app)
     login_manager.user_loader(_load_user)
     app.extensions["diary"] = import_string(app.config["DIARY_BACKEND"])()
+    app.jinja_env.filters["snils"] = format_snils
+    app.jinja_env.filters["ru_date"] = ru_date
 
     from app.blueprints import register_blueprints
     from app.cli import register_commands

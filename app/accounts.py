@@ -145,6 +145,7 @@ def decision_summary(decision: Decision) -> dict:
             for role in decision.roles
         ],
         "differing": list(decision.differing),
+        "near_id": decision.near_id,
         "missing": list(decision.missing),
         "is_minor": decision.is_minor,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -12,29 +12,25 @@ from app.models import Notification, User
 
 
 def _mine(user: User):
-    return select(Notification).where(
-        Notification.tenant == user.tenant, Notification.recipient_id == user.person_id
-    )
+    """Items addressed to the user's registry record, or to the account itself."""
+    addressed = Notification.recipient_user_id == user.id
+    if user.person_id is not None:
+        addressed = or_(addressed, Notification.recipient_id == user.person_id)
+    return select(Notification).where(Notification.tenant == user.tenant, addressed)
 
 
 def for_user(user: User) -> list[Notification]:
-    if user.person_id is None:
-        return []
     query = _mine(user).options(joinedload(Notification.about))
     return list(db.session.scalars(query.order_by(Notification.created_at.desc())))
 
 
 def unread_count(user: User) -> int:
-    if user.person_id is None:
-        return 0
     query = _mine(user).where(Notification.read_at.is_(None), Notification.resolved_at.is_(None))
     return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def owned_item(user: User, item_id: int) -> Notification | None:
     """The item, if it is this user's: anyone else's is as good as absent."""
-    if user.person_id is None:
-        return None
     return db.session.scalar(_mine(user).where(Notification.id == item_id))
 
 

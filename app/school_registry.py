@@ -116,6 +116,9 @@ class PersonRecord(_Record):
         return phone
 
 
+PERSON_FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "snils", "email", "phone")
+
+
 class EnrolmentRecord(_Record):
     type: Literal["enrolment"]
     person: Key
@@ -267,6 +270,7 @@ class _Writer:
     def _school(self, number: int, r: SchoolRecord) -> None:
         school = self.schools.get(r.key) or School(tenant=self.tenant, key=r.key, classes=[])
         school.full_name, school.short_name = r.full_name, r.short_name
+        school.search_key = normalize_name(r.full_name)
         db.session.add(school)
         self.schools[r.key] = school
 
@@ -277,15 +281,7 @@ class _Writer:
 
     def _person(self, number: int, r: PersonRecord) -> None:
         person = self.people.get(r.key) or Person(tenant=self.tenant, key=r.key)
-        for name in (
-            "last_name",
-            "first_name",
-            "middle_name",
-            "birth_date",
-            "snils",
-            "email",
-            "phone",
-        ):
+        for name in PERSON_FIELDS:
             setattr(person, name, getattr(r, name))
         person.name_key = normalize_name(f"{r.last_name} {r.first_name} {r.middle_name}")
         db.session.add(person)

@@ -90,6 +90,8 @@ class Decision:
     roles: tuple[Role, ...] = ()
     # NOT_FOUND: which of the matching fields differ (never the school's values).
     differing: tuple[str, ...] = ()
+    # NOT_FOUND: the record that differs in that one field, for the school's queue (P3).
+    near_id: int | None = None
     # MISSING fields the provider did not give (mos.ru: email, phone).
     missing: tuple[str, ...] = ()
     # PARENT_CONSENT_NEEDED: the guardians (registry ids) to ask.
@@ -131,20 +133,21 @@ def differing_fields(identity: ExternalIdentity, record: RecordPerson, fields) -
 
 def best_match(
     identity: ExternalIdentity, candidates: tuple[RecordPerson, ...], fields
-) -> tuple[RecordPerson | None, tuple[str, ...]]:
-    """The record equal on every field, or (None, what differs from the closest record).
+) -> tuple[RecordPerson | None, tuple[str, ...], RecordPerson | None]:
+    """(the record equal on every field, (), None), or (None, what differs, the closest record).
 
     A closest record counts only if it agrees on all fields but one: any looser and we would
     be telling someone about a stranger's record.
     """
     closest: tuple[str, ...] = ()
+    near: RecordPerson | None = None
     for candidate in candidates:
         differs = differing_fields(identity, candidate, fields)
         if not differs:
-            return candidate, ()
-        if len(differs) == 1 and not closest:
-            closest = differs
-    return None, closest
+            return candidate, (), None
+        if len(differs) == 1 and near is None:
+            closest, near = differs, candidate
+    return None, closest, near
 
 
 def missing_fields(identity: ExternalIdentity, fields) -> tuple[str, ...]:
@@ -231,7 +234,7 @@ def _registry_decision(
     elif provider_kind == "esia" and policy.require_email and not identity.email:
         return Decision(Outcome.EMAIL_MISSING, is_minor=minor)
 
-    record, differing = best_match(identity, candidates, fields)
+    record, differing, near = best_match(identity, candidates, fields)
     can_self_register = (
         not identity.is_child_account
         and age is not None
@@ -242,7 +245,12 @@ def _registry_decision(
             return Decision(Outcome.STUDENT_PROFILE, is_minor=minor)
         if not identity.confirmed and not identity.is_child_account and provider_kind == "esia":
             return Decision(Outcome.ACCOUNT_UNCONFIRMED, is_minor=minor)
-        return Decision(Outcome.NOT_FOUND, differing=differing, is_minor=minor)
+        return Decision(
+            Outcome.NOT_FOUND,
+            differing=differing,
+            near_id=near.id if near else None,
+            is_minor=minor,
+        )
 
     if facts is None or facts.person.id != record.id:
         raise ValueError("decide() needs the facts of the matched record")

@@ -114,7 +114,7 @@ def evaluate(
     """``method``: the login method's kind (esia, oidc, password), which decides the rules."""
     near = candidates(tenant, identity)
     fields = tenant.policy.match_fields
-    record, _ = best_match(identity, near, fields)
+    record, _, _ = best_match(identity, near, fields)
     facts = facts_of(record) if record is not None else None
     return decide(
         tenant.policy,

@@ -25,6 +25,8 @@ class School(Base):
     # The full legal name as in ЕГРЮЛ: what a student searches by.
     full_name: Mapped[str] = mapped_column(String(400))
     short_name: Mapped[str] = mapped_column(String(120))
+    # normalize_name() of the full name: what the search by name compares.
+    search_key: Mapped[str] = mapped_column(String(400), default="")
     classes: Mapped[list[SchoolClass]] = relationship(back_populates="school")
 
     __table_args__ = (UniqueConstraint("tenant", "key"),)

@@ -24,7 +24,7 @@ def test_check_passes_for_regions_whose_provider_answers(live):
     assert "methods Госуслуги, Вход по логину |" in lines[0]
     assert "provider reachable, HTTP 400" in lines[0]
     assert "config valid" in lines[0]
-    assert "registry 2 schools, 18 people, 10 enrolments" in lines[0]
+    assert "registry 2 schools, 19 people, 10 enrolments" in lines[0]
 
 
 def test_check_fails_when_a_provider_is_down(database_uri, esia_env):
@@ -54,7 +54,7 @@ def test_regional_admin_sees_the_check_page(browser):
     page = admin.get("/admin/qa")
     assert "Проверка региона: Республика Татарстан" in page.text
     assert "Всё в порядке" in page.text
-    assert "школ: 2, людей: 18, зачислений: 10" in page.text
+    assert "школ: 2, людей: 19, зачислений: 10" in page.text
 
 
 def test_others_are_refused_and_audited(browser, live):

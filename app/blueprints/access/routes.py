@@ -1,12 +1,13 @@
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from app import audit
+from app import school_requests as requests
 from app.access import Outcome
 from app.accounts import sign_in
 from app.consent import give_own
-from app.extensions import db
-from app.models import Person, User
+from app.extensions import db, htmx
+from app.models import JoinRequest, MismatchReport, Person, User
 from app.tenants import tenant_required
 
 from . import bp
@@ -18,6 +19,7 @@ FIELD_LABELS = {
     "email": "адрес электронной почты",
     "phone": "номер мобильного телефона",
 }
+SENT = "Запрос отправлен: {school}. Ответ придёт в уведомления и будет виден на этой странице."
 ROLE_LABELS = {
     "student": "Ученик",
     "guardian": "Родитель",
@@ -50,12 +52,97 @@ def landing():
         return redirect(url_for("diary.home"))
     if outcome == Outcome.CHOOSE_ROLE and current_user.is_authenticated:
         return redirect(url_for("access.choose_role"))
-    return render_template(
+    return _stopped_page(access)
+
+
+def _stopped_page(access: dict, *, problem: str | None = None, form=None, status: int = 200):
+    """The page of an outcome that keeps the person out, with what they can send the school."""
+    outcome = Outcome(access["outcome"])
+    extra: dict = {}
+    if outcome == Outcome.STUDENT_PROFILE:
+        query = (form or request.args).get("q", "")
+        extra = {
+            "query": query,
+            "schools": requests.search_schools(g.tenant.slug, query),
+            "search_min": requests.SEARCH_MIN,
+            "sent": requests.requests_of(_pending_user(), JoinRequest),
+        }
+    elif outcome == Outcome.NOT_FOUND and access.get("near_id") and "applicant" in session:
+        extra = {
+            "report_schools": requests.schools_of_record(access["near_id"]),
+            "applicant": session["applicant"],
+            "shareable": requests.SHAREABLE,
+            "sent": requests.requests_of(_pending_user(), MismatchReport),
+        }
+    page = render_template(
         f"access/{outcome.value}.html",
         access=access,
         differing=[FIELD_LABELS[f] for f in access["differing"]],
         missing=[FIELD_LABELS[f] for f in access["missing"]],
+        labels=FIELD_LABELS,
+        problem=problem,
+        form=form or {},
+        **extra,
     )
+    return page, status
+
+
+@bp.get("/schools")
+@tenant_required
+def schools():
+    """The typeahead of «Профиль обучающегося» (htmx); without JavaScript the search form
+    reloads the whole page instead."""
+    if _access()["outcome"] != Outcome.STUDENT_PROFILE.value:
+        abort(404)
+    if not htmx:
+        return redirect(url_for("access.landing", q=request.args.get("q", "")))
+    query = request.args.get("q", "")
+    return render_template(
+        "access/_schools.html",
+        query=query,
+        schools=requests.search_schools(g.tenant.slug, query),
+        search_min=requests.SEARCH_MIN,
+        form={},
+    )
+
+
+@bp.post("/join")
+@tenant_required
+def join():
+    """«Профиль обучающегося»: the request to join a school (P7)."""
+    access = _access()
+    if access["outcome"] != Outcome.STUDENT_PROFILE.value or "applicant" not in session:
+        abort(409)
+    user = _pending_user()
+    school = requests.school_in(g.tenant.slug, request.form.get("school", type=int))
+    try:
+        requests.send_join_request(
+            user, session["applicant"], school, request.form.get("class_name", "")
+        )
+    except requests.RequestRefused as refused:
+        return _stopped_page(access, problem=str(refused), form=request.form, status=400)
+    flash(SENT.format(school=school.short_name), "success")
+    return redirect(url_for("access.landing"))
+
+
+@bp.post("/mismatch")
+@tenant_required
+def mismatch():
+    """«Ваш дневник не найден»: tell the school which field differs (P3)."""
+    access = _access()
+    if access["outcome"] != Outcome.NOT_FOUND.value or "applicant" not in session:
+        abort(409)
+    user = _pending_user()
+    school = requests.school_in(g.tenant.slug, request.form.get("school", type=int))
+    try:
+        requests.send_mismatch_report(
+            user, access, session["applicant"], school,
+            set(request.form.getlist("share")), request.form.get("comment", ""),
+        )  # fmt: skip
+    except requests.RequestRefused as refused:
+        return _stopped_page(access, problem=str(refused), form=request.form, status=400)
+    flash(SENT.format(school=school.short_name), "success")
+    return redirect(url_for("access.landing"))
 
 
 @bp.post("/consent")

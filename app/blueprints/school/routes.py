@@ -1,8 +1,11 @@
-from flask import abort, g, render_template
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import passwords
+from app import school_requests as requests
+from app.blueprints.access.routes import FIELD_LABELS
 from app.blueprints.guards import requires
+from app.models import JoinRequest, MismatchReport
 from app.school_admin import schools_of, student_of, students_of
 
 from . import bp
@@ -24,3 +27,77 @@ def issue_credentials(person_id: int):
     response = render_template("school/slip.html", issued=issued)
     # The one-time password must not linger in any cache or history.
     return response, 200, {"Cache-Control": "no-store"}
+
+
+# --- «Запросы»: join requests (P7) and data mismatches (P3) -------------------------------------
+
+KINDS = {"join": JoinRequest, "mismatch": MismatchReport}
+
+
+def _queued(kind: str, request_id: int):
+    model = KINDS.get(kind) or abort(404)
+    return requests.queued(current_user, model, request_id) or abort(404)
+
+
+@bp.get("/requests")
+@school_admin_required
+def request_queue():
+    return render_template(
+        "school/requests.html",
+        joins=requests.queue(current_user, JoinRequest),
+        mismatches=requests.queue(current_user, MismatchReport),
+        labels=FIELD_LABELS,
+    )
+
+
+def _request_page(kind: str, item, *, problem=None, problems=None, form=None, status=200):
+    return render_template(
+        f"school/{kind}_request.html", item=item, labels=FIELD_LABELS, problem=problem,
+        problems=problems or {}, form=form,
+    ), status  # fmt: skip
+
+
+@bp.get("/requests/<kind>/<int:request_id>")
+@school_admin_required
+def request_detail(kind: str, request_id: int):
+    return _request_page(kind, _queued(kind, request_id))
+
+
+@bp.post("/requests/join/<int:request_id>/approve")
+@school_admin_required
+def approve_join(request_id: int):
+    item = _queued("join", request_id)
+    try:
+        requests.approve_join(current_user, item, request.form.get("class_id", type=int))
+    except requests.RequestRefused as refused:
+        return _request_page("join", item, problem=str(refused), form=request.form, status=400)
+    flash(f"Запрос одобрен: {item.applicant['full_name']} зачислен(а).", "success")
+    return redirect(url_for("school.request_queue"))
+
+
+@bp.post("/requests/mismatch/<int:request_id>/correct")
+@school_admin_required
+def correct_record(request_id: int):
+    item = _queued("mismatch", request_id)
+    try:
+        requests.correct_record(current_user, item, request.form)
+    except requests.RecordInvalid as invalid:
+        return _request_page(
+            "mismatch", item, problems=invalid.problems, form=request.form, status=400
+        )
+    except requests.RequestRefused as refused:
+        return _request_page("mismatch", item, problem=str(refused), form=request.form, status=400)
+    flash("Данные исправлены. Отправителю пришло уведомление: можно входить снова.", "success")
+    return redirect(url_for("school.request_queue"))
+
+
+@bp.post("/requests/<kind>/<int:request_id>/reject")
+@school_admin_required
+def reject_request(kind: str, request_id: int):
+    item = _queued(kind, request_id)
+    try:
+        requests.reject(current_user, item, request.form.get("reason", ""))
+    except requests.RequestRefused as refused:
+        return _request_page(kind, item, problem=str(refused), form=request.form, status=400)
+    flash("Запрос отклонён. Отправитель увидит причину.", "success")
+    return redirect(url_for("school.request_queue"))
