@@ -107,7 +107,11 @@ def sync_roles(user: User, kinds: list[str]) -> None:
 
 
 def structural_roles(user: User) -> list[StructuralRole]:
-    query = select(StructuralRole).filter_by(user_id=user.id).order_by(StructuralRole.since, StructuralRole.id)
+    query = (
+        select(StructuralRole)
+        .filter_by(user_id=user.id)
+        .order_by(StructuralRole.since, StructuralRole.id)
+    )
     return list(db.session.scalars(query))
 
 

@@ -36,6 +36,8 @@ def clean(detail: Mapping[str, Any]) -> dict[str, Any]:
             cleaned[key] = mask_snils(value)
         elif value is None or isinstance(value, bool | int | float):
             cleaned[key] = value
+        elif isinstance(value, list | tuple):
+            cleaned[key] = [mask_snils(str(item)) for item in value]
         else:
             cleaned[key] = mask_snils(str(value))
     return cleaned

@@ -94,11 +94,11 @@ def revoke_consent(consent_id: int):
     for user in affected:
         end_sessions(user, reason="consent_revoked")
     if current_user in affected:
+        # This session's record is gone with the others; a fresh anonymous one carries the note.
         logout_user()
-        session.destroy()
-        flash(
-            "Согласие отозвано. Чтобы снова войти в дневник, дайте согласие при входе.", "success"
-        )
+        session.clear()
+        session.rotate()
+        flash(CONSENT_REVOKED_SIGNED_OUT, "success")
         return redirect(url_for("auth.login"))
     flash("Согласие отозвано.", "success")
     return redirect(url_for("account.settings"))
