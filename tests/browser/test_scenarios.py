@@ -16,8 +16,8 @@ esia_regions = pytest.mark.parametrize("slug", ESIA_REGIONS)
 class Walk:
     """One person walking one scenario in one region, photographing each step."""
 
-    def __init__(self, browser, live, slug: str, scenario: str):
-        self.context = browser.new_context(locale="ru-RU")
+    def __init__(self, browser, live, slug: str, scenario: str, *, javascript: bool = True):
+        self.context = browser.new_context(locale="ru-RU", java_script_enabled=javascript)
         self.page = self.context.new_page()
         self.live, self.slug, self.scenario = live, slug, scenario
 
@@ -51,8 +51,8 @@ class Walk:
 def walk(browser, live):
     walks = []
 
-    def make(slug: str, scenario: str) -> Walk:
-        walks.append(Walk(browser, live, slug, scenario))
+    def make(slug: str, scenario: str, *, javascript: bool = True) -> Walk:
+        walks.append(Walk(browser, live, slug, scenario, javascript=javascript))
         return walks[-1]
 
     yield make
@@ -85,6 +85,24 @@ def test_p3(walk, slug):
     w.esia_login("P3")
     assert "«Ваш дневник не найден." in w.text()
     assert "не совпадает с данными Госуслуг: СНИЛС" in w.text()
+    w.page.get_by_label("СНИЛС: 775-398-922 80").check()
+    w.page.get_by_role("button", name="Отправить запрос в школу").click()
+    w.shot("report-sent")
+    assert "на рассмотрении" in w.text()
+
+    school = walk(slug, "P3")
+    school.esia_login("SL")
+    school.page.get_by_role("link", name="Запросы").click()
+    school.page.get_by_role("link", name="Пробная Ирина Викторовна").click()
+    school.shot("school-report")
+    assert "775-398-922 80" in school.text()
+    school.page.fill("#snils", "775-398-922 80")
+    school.page.get_by_role("button", name="Исправить запись и сообщить").click()
+    school.shot("school-corrected")
+
+    again = walk(slug, "P3")
+    again.esia_login("P3")
+    assert again.page.url.endswith("/diary/") and "Пробный Артём Сергеевич" in again.text()
 
 
 @pytest.mark.scenario("P4")
@@ -92,7 +110,7 @@ def test_p3(walk, slug):
 def test_p4(walk, slug):
     w = walk(slug, "P4")
     w.esia_login("P4")
-    assert w.page.locator(".children li").all_inner_texts() == ["Демова Софья Ивановна"]
+    assert w.page.locator(".child-switcher a").all_inner_texts() == ["Демова Софья Ивановна"]
     assert w.page.locator(".waiting li").all_inner_texts() == ["Демов Иван Иванович"]
 
 
@@ -128,6 +146,28 @@ def test_p7(walk, slug):
     w = walk(slug, "P7")
     w.esia_login("P7")
     assert w.page.get_by_role("heading", name="Профиль обучающегося").is_visible()
+    w.page.fill("#q", "школа № 1")  # htmx finds the school as the name is typed
+    school = w.page.get_by_label(re.compile("Средняя общеобразовательная школа № 1"))
+    school.check()
+    w.page.fill("#class_name", "11А")
+    w.shot("join-request")
+    w.page.get_by_role("button", name="Сохранить").click()
+    w.shot("join-sent")
+    assert "на рассмотрении" in w.text()
+
+    admin = walk(slug, "P7")
+    admin.esia_login("SA")
+    admin.page.get_by_role("link", name="Запросы").click()
+    admin.page.get_by_role("link", name="Учебный Никита Павлович").click()
+    admin.shot("school-request")
+    admin.page.get_by_role("button", name="Одобрить").click()
+    admin.shot("school-approved")
+
+    again = walk(slug, "P7")
+    again.esia_login("P7")
+    again.page.get_by_role("button", name="Дать согласие и войти").click()
+    again.shot("diary")
+    assert "Учебный Никита Павлович, 11А класс" in again.text()
 
 
 @pytest.mark.scenario("P8")
@@ -238,7 +278,7 @@ def mosru_login(w: Walk, persona: str) -> None:
 def test_m1(walk):
     w = walk("moscow", "M1")
     mosru_login(w, "M1")
-    assert w.page.locator(".children li").all_inner_texts() == [
+    assert w.page.locator(".child-switcher a").all_inner_texts() == [
         "Москвин Лев Артёмович",
         "Москвина Алиса Артёмовна",
     ]
