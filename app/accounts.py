@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
 
-from flask import session
+from flask import current_app, session
 from flask_login import login_user
 from sqlalchemy import select
 
@@ -12,12 +14,24 @@ from app import audit
 from app.access import Decision
 from app.extensions import db
 from app.identity import ExternalIdentity
+from app.identity.types import normalize_name, normalize_phone, normalize_snils
 from app.models import RegionalAdmin, StructuralRole, User
 from app.tenants import Tenant
 
 
+def contact_key(kind: str, value: str | None) -> str | None:
+    """A keyed hash of a normalised phone or СНИЛС: equal values give equal keys, and the
+    table never holds the values themselves."""
+    normal = normalize_phone(value) if kind == "phone" else normalize_snils(value)
+    if not normal:
+        return None
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"contact:{kind}:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
 def user_for(tenant: Tenant, identity: ExternalIdentity) -> User:
-    """The user keyed by (tenant, issuer, subject), created on first sight."""
+    """The user keyed by (tenant, issuer, subject), created on first sight; the contact keys
+    a parent finds them by follow what the provider says at each login."""
     user = db.session.scalar(
         select(User).filter_by(tenant=tenant.slug, issuer=identity.issuer, subject=identity.subject)
     )
@@ -26,6 +40,9 @@ def user_for(tenant: Tenant, identity: ExternalIdentity) -> User:
                     display_name=str(identity.full_name))  # fmt: skip
         db.session.add(user)
     user.display_name = str(identity.full_name)
+    user.phone_key = contact_key("phone", identity.phone)
+    user.snils_key = contact_key("snils", identity.snils)
+    user.surname_key = normalize_name(identity.full_name.last)
     db.session.flush()
     return user
 
@@ -59,8 +76,6 @@ def revoke_regional_admin(tenant: str, issuer: str, subject: str) -> bool:
 
 def end_sessions(user: User, *, keep_sid: str | None = None, reason: str) -> int:
     """End the user's sessions in this region (all but ``keep_sid``), audited."""
-    from flask import current_app
-
     from app.sessions import current_store, digest
 
     keep = digest(keep_sid) if keep_sid else None

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app import passwords
-from app.accounts import grant_regional_admin
+from app.accounts import contact_key, grant_regional_admin
 from app.extensions import db
 from app.identity.esia.protocol import ISSUER
+from app.identity.types import normalize_name
 from app.models import Consent, PasswordCredential, Person, User
 from app.school_registry import ImportReport, import_records
 from app.tenants import Tenant
@@ -82,7 +83,12 @@ def _user(tenant: str, personas: Personas, persona_id: str, issuer: str) -> User
         user = User(tenant=tenant, issuer=issuer, subject=subject,
                     display_name=f"{human.last} {human.first} {human.middle}")  # fmt: skip
         db.session.add(user)
-        db.session.flush()
+    # What their provider gave at that earlier login: how a parent finds them (T1–T3).
+    phone = getattr(account, "phone", None) or getattr(account, "mobile", None)
+    user.phone_key = contact_key("phone", phone)
+    user.snils_key = contact_key("snils", account.human.snils)
+    user.surname_key = normalize_name(account.human.last)
+    db.session.flush()
     return user
 
 

@@ -111,6 +111,12 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         "REMEMBER_COOKIE_DURATION": timedelta(hours=12),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session that holds it
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Overrides every region's trusted-person activation delay (the demo sets 0).
+        "TRUSTED_ACTIVATION_DELAY_HOURS": (
+            _int(environ, "TRUSTED_ACTIVATION_DELAY_HOURS", 0)
+            if environ.get("TRUSTED_ACTIVATION_DELAY_HOURS")
+            else None
+        ),
         # The journal system behind the diary pages ("module:Class", a DiaryBackend).
         "DIARY_BACKEND": environ.get("DIARY_BACKEND", "app.diary.stub:StubDiary"),
     }

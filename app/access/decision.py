@@ -31,6 +31,8 @@ class RoleKind(StrEnum):
     TEACHER = "teacher"
     SCHOOL_ADMIN = "school_admin"
     ADMIN = "regional_admin"
+    # Reads the diaries of children whose parents invited them («Доверенные лица»).
+    TRUSTED = "trusted"
 
 
 # --- inputs: what the registry says ---------------------------------------------------------
@@ -195,20 +197,34 @@ def decide(
     today: date,
     provider_kind: str = "esia",
     regional_admin: bool = False,
+    trusted: bool = False,
 ) -> Decision:
     """``candidates``: registry records near the identity; ``facts``: the roles of the one that
     matched (looked up after a first call found it), or None. A regional administrator
-    (appointed by the CLI) with a confirmed account also gets the administration role,
+    (appointed by the CLI) with a confirmed account also gets the administration role, and a
+    person with invitations or grants from parents (``trusted``) the trusted person's role,
     whatever the school registry says."""
     decision = _registry_decision(
         policy, identity, candidates, facts, consents, today, provider_kind
     )
-    if not regional_admin or (provider_kind == "esia" and not identity.confirmed):
+    extra = []
+    if regional_admin and not (provider_kind == "esia" and not identity.confirmed):
+        extra.append(Role(RoleKind.ADMIN))
+    if trusted:
+        extra.append(Role(RoleKind.TRUSTED))
+    if not extra:
         return decision
-    admin = Role(RoleKind.ADMIN)
     if decision.granted:
-        return replace(decision, outcome=Outcome.CHOOSE_ROLE, roles=(*decision.roles, admin))
-    return Decision(Outcome.DIARY, person_id=decision.person_id, roles=(admin,))
+        return replace(decision, outcome=Outcome.CHOOSE_ROLE, roles=(*decision.roles, *extra))
+    if decision.outcome == Outcome.OWN_CONSENT_NEEDED:
+        return replace(decision, roles=(*decision.roles, *extra))
+    # Not in the school registry (or stopped there): the other roles alone. Reading a child's
+    # diary as a trusted person needs one's own consent first, like any diary.
+    if trusted and not consents.own:
+        return Decision(Outcome.OWN_CONSENT_NEEDED, person_id=decision.person_id,
+                        roles=tuple(extra))  # fmt: skip
+    outcome = Outcome.CHOOSE_ROLE if len(extra) > 1 else Outcome.DIARY
+    return Decision(outcome, person_id=decision.person_id, roles=tuple(extra))
 
 
 def _registry_decision(

@@ -11,7 +11,17 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.identity.types import ExternalIdentity
-from app.models import Consent, Enrolment, Guardianship, Person, RegionalAdmin, StaffRole, User
+from app.models import (
+    Consent,
+    Enrolment,
+    Guardianship,
+    Person,
+    RegionalAdmin,
+    StaffRole,
+    TrustedGrant,
+    User,
+)
+from app.models.trusted import ACCEPTED, SENT
 from app.tenants import Tenant
 
 from .decision import (
@@ -108,6 +118,19 @@ def is_regional_admin(user: User) -> bool:
     )
 
 
+def has_trusted_grants(tenant: Tenant, user: User) -> bool:
+    """Invitations waiting for an answer, or grants accepted and not ended."""
+    if not tenant.policy.trusted_persons.enabled or user.id is None:
+        return False
+    return db.session.scalar(
+        select(TrustedGrant.id).where(
+            TrustedGrant.tenant == tenant.slug,
+            TrustedGrant.invitee_id == user.id,
+            TrustedGrant.status.in_((SENT, ACCEPTED)),
+        ).limit(1)
+    ) is not None  # fmt: skip
+
+
 def evaluate(
     tenant: Tenant, identity: ExternalIdentity, user: User, today: date, *, method: str
 ) -> Decision:
@@ -125,4 +148,5 @@ def evaluate(
         today,
         provider_kind=method,
         regional_admin=is_regional_admin(user),
+        trusted=has_trusted_grants(tenant, user),
     )

@@ -12,8 +12,10 @@ def register_blueprints(app: Flask) -> None:
     from .notifications import bp as notifications
     from .portal import bp as portal
     from .school import bp as school
+    from .trusted import bp as trusted
 
-    for blueprint in (portal, auth, access, diary, account, notifications, admin, school):
+    blueprints = (portal, auth, access, diary, account, notifications, admin, school, trusted)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
     @app.context_processor

@@ -15,11 +15,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Enrolment, Guardianship, Person, School, SchoolClass, TeacherClass, User
+from app.trusted import now as trusted_now
+from app.trusted import readable_children_clause
 
 from . import Student
 
 
-def _students(query, order: Sequence[int]) -> list[Student]:
+def _students(query, order: Sequence[int] | None = None) -> list[Student]:
+    """``order``: the ids in the order wanted (those missing are left out); None: as found."""
     found: dict[int, Student] = {}
     for person, class_name, school in db.session.execute(query):
         found.setdefault(
@@ -27,6 +30,8 @@ def _students(query, order: Sequence[int]) -> list[Student]:
             Student(person.id, f"{person.tenant}:{person.key}", person.full_name, class_name,
                     school),
         )  # fmt: skip
+    if order is None:
+        return list(found.values())
     return [found[i] for i in order if i in found]
 
 
@@ -60,6 +65,14 @@ def linked_children(user: User, ids: Sequence[int]) -> list[Student]:
         )
     ).where(Person.id.in_(ids), Person.tenant == user.tenant)
     return _students(query, ids)
+
+
+def trusted_children(user: User) -> list[Student]:
+    """The children a trusted person may read now, decided in the same query."""
+    query = _with_class(select(Person, SchoolClass.name, School.short_name)).where(
+        Person.id.in_(readable_children_clause(user, trusted_now())), Person.tenant == user.tenant
+    )
+    return _students(query)
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,15 @@ class NotYours(LookupError):
     """A diary the person may not see: answered as if it did not exist."""
 
 
+def _chosen(children: list[Student], child_id: int | None) -> Student | None:
+    if child_id is None:
+        return children[0] if children else None
+    student = next((c for c in children if c.id == child_id), None)
+    if student is None:
+        raise NotYours(child_id)
+    return student
+
+
 def diary_page(backend, user: User, role: dict, child_id: int | None, monday) -> DiaryPage:
     """``role``: the session's role entry (kind, children, waiting); ``child_id``: the child
     asked for, or None for the first."""
@@ -103,16 +125,14 @@ def diary_page(backend, user: User, role: dict, child_id: int | None, monday) ->
         student, children, waiting = own_record(user), [], []
         if student is None:
             raise NotYours(user.person_id)
+    elif role["kind"] == "trusted":
+        children, waiting = trusted_children(user), []
+        student = _chosen(children, child_id)
     else:
         everyone = linked_children(user, [*role["children"], *role["waiting"]])
         children = [c for c in everyone if c.id in role["children"]]
         waiting = [c for c in everyone if c.id in role["waiting"]]
-        if child_id is None:
-            student = children[0] if children else None
-        else:
-            student = next((c for c in children if c.id == child_id), None)
-            if student is None:
-                raise NotYours(child_id)
+        student = _chosen(children, child_id)
     if student is None:
         return DiaryPage(None, children, waiting)
     week = backend.week(student, monday)

@@ -21,6 +21,7 @@ from .registry import (
 )
 from .requests import JoinRequest, MismatchReport
 from .sessions import ServerSession
+from .trusted import TrustedGrant, TrustedGrantChild
 
 __all__ = [
     "AuditEvent",
@@ -40,5 +41,7 @@ __all__ = [
     "StaffRole",
     "StructuralRole",
     "TeacherClass",
+    "TrustedGrant",
+    "TrustedGrantChild",
     "User",
 ]

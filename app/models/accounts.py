@@ -28,9 +28,19 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled: Mapped[bool] = mapped_column(default=False)
+    # How a parent finds this person to invite them as a trusted person: keyed hashes of the
+    # mobile phone and СНИЛС the provider gave at the last login (never the values), and the
+    # normalised surname. See app.accounts.contact_key.
+    phone_key: Mapped[str | None] = mapped_column(String(64))
+    snils_key: Mapped[str | None] = mapped_column(String(64))
+    surname_key: Mapped[str] = mapped_column(String(100), default="")
     person: Mapped[Person | None] = relationship()
 
-    __table_args__ = (UniqueConstraint("tenant", "issuer", "subject"),)
+    __table_args__ = (
+        UniqueConstraint("tenant", "issuer", "subject"),
+        Index("ix_user_account_phone_key", "tenant", "phone_key"),
+        Index("ix_user_account_snils_key", "tenant", "snils_key"),
+    )
 
     @property
     def is_active(self) -> bool:

@@ -1,6 +1,7 @@
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from app import trusted
 from app.consent import NotAGuardian, give_parental
 from app.notifications import for_user, mark_read, owned_item
 from app.tenants import tenant_required
@@ -12,7 +13,12 @@ from . import bp
 @tenant_required
 @login_required
 def index():
-    return render_template("notifications/index.html", items=for_user(current_user))
+    invitations = {}
+    if g.tenant.policy.trusted_persons.enabled:
+        invitations = {row.grant.id: row for row in trusted.received_by(current_user)}
+    return render_template(
+        "notifications/index.html", items=for_user(current_user), invitations=invitations
+    )
 
 
 @bp.post("/<int:item_id>/read")
