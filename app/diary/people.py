@@ -13,10 +13,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from app import trusted
 from app.extensions import db
 from app.models import Enrolment, Guardianship, Person, School, SchoolClass, TeacherClass, User
-from app.trusted import now as trusted_now
-from app.trusted import readable_children_clause
 
 from . import Student
 
@@ -70,7 +69,8 @@ def linked_children(user: User, ids: Sequence[int]) -> list[Student]:
 def trusted_children(user: User) -> list[Student]:
     """The children a trusted person may read now, decided in the same query."""
     query = _with_class(select(Person, SchoolClass.name, School.short_name)).where(
-        Person.id.in_(readable_children_clause(user, trusted_now())), Person.tenant == user.tenant
+        Person.id.in_(trusted.readable_children_clause(user, trusted.now())),
+        Person.tenant == user.tenant,
     )
     return _students(query)
 

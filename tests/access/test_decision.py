@@ -287,3 +287,25 @@ def test_parent_consent_age_follows_the_policy():
         decide(policy, kid, (KID,), facts, Consents(), TODAY).outcome == Outcome.OWN_CONSENT_NEEDED
     )
     assert decide(policy, kid, (KID,), facts, Consents(own=True), TODAY).outcome == Outcome.DIARY
+
+
+@pytest.mark.parametrize(
+    ("candidates", "facts", "consents", "expected", "roles"),
+    [
+        # Nobody in the school registry: the trusted role alone, after one's own consent.
+        ((), None, Consents(own=True), Outcome.DIARY, ("trusted",)),
+        ((), None, Consents(), Outcome.OWN_CONSENT_NEEDED, ("trusted",)),
+        # A parent who is also someone's trusted person chooses between the two.
+        ((PARENT,), PARENT_FACTS, Consents(own=True), Outcome.CHOOSE_ROLE,
+         ("guardian", "trusted")),
+        # Consent first, and then both roles.
+        ((PARENT,), PARENT_FACTS, Consents(), Outcome.OWN_CONSENT_NEEDED, ("guardian", "trusted")),
+    ],
+)  # fmt: skip
+def test_a_trusted_person_gets_the_role_whatever_the_registry_says(
+    candidates, facts, consents, expected, roles
+):
+    ident = identity(PARENT, kids=[ext_child(KID), ext_child(KID2)])
+    decision = decide(ESIA, ident, candidates, facts, consents, TODAY, trusted=True)
+    assert decision.outcome == expected
+    assert tuple(role.kind for role in decision.roles) == roles
