@@ -18,6 +18,7 @@ class Walk:
 
     def __init__(self, browser, live, slug: str, scenario: str, *, javascript: bool = True):
         self.context = browser.new_context(locale="ru-RU", java_script_enabled=javascript)
+        self.javascript = javascript
         self.page = self.context.new_page()
         self.live, self.slug, self.scenario = live, slug, scenario
 
