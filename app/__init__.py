@@ -14,6 +14,7 @@ from werkzeug.utils import import_string
 from app import errors, health, security, sessions, settings, tenants
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.identity.types import format_snils
+from app.tenants.assets import logo_url
 
 
 def _load_user(user_id: str):
@@ -62,6 +63,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     app.extensions["diary"] = import_string(app.config["DIARY_BACKEND"])()
     app.jinja_env.filters["snils"] = format_snils
     app.jinja_env.filters["ru_date"] = ru_date
+    app.jinja_env.globals["logo_url"] = logo_url
 
     from app.blueprints import register_blueprints
     from app.cli import register_commands

@@ -181,7 +181,9 @@ def sign_in(user: User, access: dict) -> None:
         session["role"] = access["roles"][0]["kind"]
 
 
-def begin_session(user: User, decision: Decision, *, kind: str, provider_session: str | None):
+def begin_session(
+    user: User, decision: Decision, *, kind: str, provider_session: str | None, **detail
+):
     """Start a fresh session: nothing from before the login survives (no fixation)."""
     session.clear()
     session.rotate()
@@ -197,5 +199,6 @@ def begin_session(user: User, decision: Decision, *, kind: str, provider_session
         commit=False,
         method=kind,
         outcome=decision.outcome.value,
+        **detail,
     )
     db.session.commit()

@@ -37,7 +37,12 @@ def clean(detail: Mapping[str, Any]) -> dict[str, Any]:
         elif value is None or isinstance(value, bool | int | float):
             cleaned[key] = value
         elif isinstance(value, list | tuple):
-            cleaned[key] = [mask_snils(str(item)) for item in value]
+            cleaned[key] = [
+                item
+                if item is None or isinstance(item, bool | int | float)
+                else mask_snils(str(item))
+                for item in value
+            ]
         else:
             cleaned[key] = mask_snils(str(value))
     return cleaned

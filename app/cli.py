@@ -39,6 +39,27 @@ def urls(port: int, scheme: str) -> None:
         click.echo(f"{tenant.name:<28} {tenants.login_url(tenant, via_host=apex, scheme=scheme)}")
 
 
+@regions.command("export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")  # fmt: skip
+def export(output: Path | None) -> None:
+    """Write the effective configuration — regions.yaml with every region's latest saved
+    version — as YAML that validates as regions.yaml."""
+    from flask import current_app
+
+    from app.tenants.versions import as_yaml, effective_regions
+
+    text = (
+        "# The effective configuration, exported by `flask regions export`.\n"
+        + as_yaml(effective_regions(current_app))
+    )
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"written: {output}", err=True)
+
+
 @registry.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_tenant_option()

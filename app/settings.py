@@ -117,6 +117,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
             if environ.get("TRUSTED_ACTIVATION_DELAY_HOURS")
             else None
         ),
+        # How often a worker looks for regions' newly saved versions (seconds).
+        "TENANT_REFRESH_SECONDS": _int(environ, "TENANT_REFRESH_SECONDS", 2),
         # The journal system behind the diary pages ("module:Class", a DiaryBackend).
         "DIARY_BACKEND": environ.get("DIARY_BACKEND", "app.diary.stub:StubDiary"),
     }

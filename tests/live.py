@@ -28,6 +28,7 @@ from app.demo import seed
 from app.extensions import db, limiter
 from app.identity.esia.gost import make_test_certificate
 from app.settings import PROJECT_ROOT
+from app.tenants.versions import refresh
 from idp_emulator.keys import make_signing_key
 from tests.conftest import require_gost_engine, test_environ
 
@@ -122,6 +123,7 @@ def live(servers) -> Iterator[Servers]:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
+        refresh(app, force=True)  # regions' saved versions are gone: serve regions.yaml again
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')

@@ -21,11 +21,13 @@ from .registry import (
 )
 from .requests import JoinRequest, MismatchReport
 from .sessions import ServerSession
+from .tenants import BrandingAsset, TenantVersion
 from .trusted import TrustedGrant, TrustedGrantChild
 
 __all__ = [
     "AuditEvent",
     "Base",
+    "BrandingAsset",
     "Consent",
     "Enrolment",
     "Guardianship",
@@ -41,6 +43,7 @@ __all__ = [
     "StaffRole",
     "StructuralRole",
     "TeacherClass",
+    "TenantVersion",
     "TrustedGrant",
     "TrustedGrantChild",
     "User",

@@ -15,7 +15,7 @@ from flask import Flask, Response, abort, current_app, g, request
 
 from .loader import ConfigError, load_file
 from .registry import Apex, Tenant, TenantRegistry, normalize_host, split_port
-from .schema import RegionsFile
+from .schema import RegionsFile, TenantConfig
 
 __all__ = [
     "Apex",
@@ -56,24 +56,27 @@ class HostNormalizer:
 
 
 def with_emulator(regions: RegionsFile, url: str) -> RegionsFile:
-    """Point every region at the identity-provider emulator (development and tests): ESIA
-    regions at its ESIA, OpenID Connect regions at its mos.ru profile."""
-    base = url.rstrip("/")
-    changed = {}
-    for slug, tenant in regions.regions.items():
-        provider = tenant.identity_provider
-        if provider.kind == "esia":
-            provider = provider.model_copy(update={"base_url": base})
-        else:
-            provider = provider.model_copy(update={
-                "discovery_url": None,
-                "authorization_endpoint": f"{base}/sps/oauth/ae",
-                "token_endpoint": f"{base}/sps/oauth/te",
-                "userinfo_endpoint": f"{base}/sps/oauth/me",
-                "jwks_uri": f"{base}/sps/oauth/jwks",
-            })  # fmt: skip
-        changed[slug] = tenant.model_copy(update={"identity_provider": provider})
+    """Point every region at the identity-provider emulator (development and tests)."""
+    changed = {slug: emulated(tenant, url) for slug, tenant in regions.regions.items()}
     return regions.model_copy(update={"regions": changed})
+
+
+def emulated(tenant: TenantConfig, url: str) -> TenantConfig:
+    """One region pointed at the emulator: ESIA regions at its ESIA, OpenID Connect regions
+    at its mos.ru profile."""
+    base = url.rstrip("/")
+    provider = tenant.identity_provider
+    if provider.kind == "esia":
+        provider = provider.model_copy(update={"base_url": base})
+    else:
+        provider = provider.model_copy(update={
+            "discovery_url": None,
+            "authorization_endpoint": f"{base}/sps/oauth/ae",
+            "token_endpoint": f"{base}/sps/oauth/te",
+            "userinfo_endpoint": f"{base}/sps/oauth/me",
+            "jwks_uri": f"{base}/sps/oauth/jwks",
+        })  # fmt: skip
+    return tenant.model_copy(update={"identity_provider": provider})
 
 
 def current_registry() -> TenantRegistry:
@@ -81,6 +84,9 @@ def current_registry() -> TenantRegistry:
 
 
 def _bind_site() -> Response | None:
+    from .versions import refresh
+
+    refresh(current_app)  # administrators' saved versions reach every worker within seconds
     site = current_registry().resolve(request.environ.get("HTTP_HOST", ""))
     if site is None:
         return Response(UNKNOWN_HOST_PAGE, status=404, mimetype="text/html")
@@ -113,9 +119,11 @@ def apex_only(view: Callable) -> Callable:
 
 def init_app(app: Flask) -> None:
     regions = load_file(Path(app.config["REGIONS_FILE"]), static_dir=Path(app.static_folder))
+    baseline = regions
     if app.config.get("IDP_EMULATOR_URL"):
         regions = with_emulator(regions, app.config["IDP_EMULATOR_URL"])
     registry = TenantRegistry(regions, dev_hosts=app.config["DEV_HOSTS"])
+    registry.baseline = baseline
     app.extensions["tenants"] = registry
     app.config["TRUSTED_HOSTS"] = registry.trusted_hosts()
     app.wsgi_app = HostNormalizer(app.wsgi_app)

@@ -64,6 +64,8 @@ class TenantRegistry:
     def __init__(self, regions: RegionsFile, *, dev_hosts: bool):
         self.portal = regions.portal
         self.dev_hosts = dev_hosts
+        # regions.yaml as written (before any development rewrite): version 0 of each region.
+        self.baseline = regions
         self._tenants: dict[str, Tenant] = {
             slug: Tenant(slug, config) for slug, config in regions.regions.items()
         }
@@ -72,6 +74,12 @@ class TenantRegistry:
         for slug, tenant in self._tenants.items():
             for host in self.hosts_of(tenant):
                 self._by_host[host] = slug
+
+    def replace(self, slug: str, config: TenantConfig, version: str) -> Tenant:
+        """Serve another version of a region. Hosts are not editable, so the host map holds."""
+        tenant = Tenant(slug, config, version)
+        self._tenants[slug] = tenant
+        return tenant
 
     def __iter__(self) -> Iterator[Tenant]:
         return iter(self._tenants.values())

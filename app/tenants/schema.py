@@ -28,6 +28,7 @@ HOSTNAME_RE = re.compile(
 )
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 LOGO_SUFFIXES = (".svg", ".png", ".webp")
+UPLOAD_RE = re.compile(r"^upload:[0-9a-f]{64}\.(svg|png|webp)$")
 # White text sits on the primary colour (buttons, header): WCAG AA for normal text.
 MIN_CONTRAST_ON_WHITE = 4.5
 
@@ -198,6 +199,8 @@ class Branding(Strict):
     @field_validator("logo")
     @classmethod
     def _logo_file(cls, logo: str, info: ValidationInfo) -> str:
+        if UPLOAD_RE.match(logo):
+            return logo  # a logo an administrator uploaded, kept in the database
         path = Path(logo)
         if path.is_absolute() or ".." in path.parts:
             raise ValueError("must be a path inside the static folder, such as branding/x.svg")

@@ -1,15 +1,37 @@
 import os
+import secrets
+from datetime import date
+from pathlib import Path
 
-from flask import g, render_template
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
 
+from app import admin_reports
 from app.access.lookup import is_regional_admin
 from app.blueprints.guards import requires
+from app.extensions import htmx
 from app.qa import check_region
-from app.tenants import current_registry
+from app.tenants import assets, current_registry, editing, versions
 
 from . import bp
 
 regional_admin_required = requires(is_regional_admin)
+DRAFTS = "config_drafts"
+STALE = (
+    "Пока вы редактировали, другой администратор сохранил версию {latest}. Ваши изменения не "
+    "сохранены и остались в форме: сверьтесь с историей и сохраните снова."
+)
 
 
 @bp.get("/")
@@ -23,3 +45,160 @@ def home():
 def qa():
     check = check_region(current_registry(), g.tenant, os.environ)
     return render_template("admin/qa.html", check=check)
+
+
+# --- the region's configuration --------------------------------------------------------------
+
+
+def _source():
+    return versions.source_config(current_app, g.tenant.slug)
+
+
+def _form_page(values, *, base, problems=None, preview=None, notice=None, status=200):
+    source = _source()
+    page = render_template(
+        "admin/config.html", values=values, base=base, problems=problems or {},
+        fields=editing.FIELDS, groups=editing.GROUPS, methods=editing.available_methods(source),
+        method_label=lambda kind: editing.method_label(source, kind),
+        preview=preview, notice=notice,
+    )  # fmt: skip
+    return page, status
+
+
+def _edited():
+    """The form's configuration (with an uploaded logo stored), or its problems."""
+    logo, problems = request.form.get("branding.logo") or None, {}
+    upload = request.files.get("logo")
+    if upload and upload.filename:
+        try:
+            logo = assets.store(g.tenant.slug, upload.read(assets.MAX_BYTES + 1))
+        except assets.LogoRefused as refused:
+            problems["branding.logo"] = str(refused)
+    config, invalid = editing.config_from_form(
+        _source(), request.form, logo=logo, static_dir=Path(current_app.static_folder)
+    )
+    problems |= invalid
+    values = {**request.form.to_dict(), "branding.logo": logo or _source().branding.logo}
+    return (None if problems else config), problems, values
+
+
+@bp.get("/config")
+@regional_admin_required
+def config():
+    return _form_page(editing.form_values(_source()), base=versions.latest_number(g.tenant.slug))
+
+
+@bp.post("/config/preview")
+@regional_admin_required
+def preview():
+    """The login page in the edited branding, before anything is saved."""
+    config, problems, values = _edited()
+    base = request.form.get("base", type=int) or 0
+    if config is None:
+        if htmx:
+            return render_template("admin/_preview.html", problems=problems), 400
+        return _form_page(values, base=base, problems=problems, status=400)
+    drafts = session.setdefault(DRAFTS, {})
+    key = secrets.token_urlsafe(8)
+    drafts.clear()  # one draft at a time
+    drafts[key] = {"primary": config.branding.primary_color, "accent": config.branding.accent_color}
+    session.modified = True
+    shown = {"config": config, "key": key}
+    if htmx:
+        return render_template("admin/_preview.html", preview=shown, problems={})
+    return _form_page(values, base=base, preview=shown)
+
+
+@bp.get("/config/preview.css")
+@regional_admin_required
+def preview_css():
+    draft = (session.get(DRAFTS) or {}).get(request.args.get("d", "")) or abort(404)
+    response = make_response(render_template("admin/preview.css", draft=draft))
+    response.mimetype = "text/css"
+    return response
+
+
+@bp.post("/config")
+@regional_admin_required
+def save_config():
+    config, problems, values = _edited()
+    base = request.form.get("base", type=int) or 0
+    if config is None:
+        return _form_page(values, base=base, problems=problems, status=400)
+    try:
+        version = versions.save(g.tenant.slug, config, base=base, author=current_user,
+                                comment=request.form.get("comment", ""))  # fmt: skip
+    except versions.StaleVersion as stale:
+        notice = STALE.format(latest=stale.latest)
+        return _form_page(values, base=base, notice=notice, status=409)
+    flash(f"Сохранена версия {version.number}. Её видят все посетители региона.", "success")
+    return redirect(url_for("admin.history"))
+
+
+@bp.get("/config/history")
+@regional_admin_required
+def history():
+    return render_template(
+        "admin/history.html",
+        rows=versions.history(g.tenant.slug),
+        latest=versions.latest_number(g.tenant.slug),
+    )
+
+
+@bp.get("/config/versions/<int:number>")
+@regional_admin_required
+def version(number: int):
+    try:
+        config = versions.config_of(g.tenant.slug, number)
+    except LookupError:
+        abort(404)
+    row = next((r for r in versions.history(g.tenant.slug) if r.number == number), None)
+    return render_template("admin/version.html", number=number, row=row,
+                           text=versions.as_yaml(config),
+                           latest=versions.latest_number(g.tenant.slug))  # fmt: skip
+
+
+@bp.post("/config/versions/<int:number>/restore")
+@regional_admin_required
+def restore(number: int):
+    try:
+        restored = versions.restore(g.tenant.slug, number, author=current_user,
+                                    base=request.form.get("base", type=int) or 0)  # fmt: skip
+    except LookupError:
+        abort(404)
+    except versions.StaleVersion as stale:
+        flash(STALE.format(latest=stale.latest), "error")
+        return redirect(url_for("admin.history")), 303
+    flash(f"Версия {number} восстановлена как версия {restored.number}.", "success")
+    return redirect(url_for("admin.history"))
+
+
+# --- statistics and the audit log ------------------------------------------------------------
+
+
+@bp.get("/stats")
+@regional_admin_required
+def stats():
+    days = min(max(request.args.get("days", 14, type=int), 1), 92)
+    report = admin_reports.login_stats(g.tenant.slug, days, date.today())
+    return render_template(
+        "admin/stats.html", report=report, days=days, bars=admin_reports.bars(report),
+        methods=admin_reports.METHOD_LABELS, reasons=admin_reports.REASON_LABELS,
+    )  # fmt: skip
+
+
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.get("/audit")
+@regional_admin_required
+def audit_log():
+    kind = request.args.get("kind") or None
+    offset = max(request.args.get("offset", 0, type=int), 0)
+    page = admin_reports.audit_page(g.tenant.slug, kind, _day("from"), _day("to"), offset)
+    return render_template("admin/audit.html", page=page, kind=kind, offset=offset,
+                           start=_day("from"), end=_day("to"), step=admin_reports.PAGE)  # fmt: skip

@@ -12,7 +12,7 @@ from app.extensions import limiter
 from app.identity import LoginFailed, ProviderUnavailable, offered_methods, provider_class
 from app.identity import password as password_identity
 from app.identity.password import PasswordChangeRequired
-from app.school_requests import applicant_of
+from app.school_requests import applicant_of, schools_of_record
 from app.tenants import tenant_required
 
 from . import bp
@@ -93,7 +93,11 @@ def _enter(kind: str, identity):
     decision = evaluate(g.tenant, identity, user, date.today(), method=kind)
     if decision.outcome == Outcome.PARENT_CONSENT_NEEDED:
         request_parental(g.tenant.slug, decision.person_id, decision.ask_guardians)
-    begin_session(user, decision, kind=kind, provider_session=identity.provider_session)
+    # For the region's statistics: which schools' records people fail to match.
+    schools = [s.id for s in schools_of_record(decision.near_id)] if decision.near_id else []
+    begin_session(
+        user, decision, kind=kind, provider_session=identity.provider_session, schools=schools
+    )
     if decision.outcome == Outcome.STUDENT_PROFILE or decision.near_id is not None:
         # What the person may choose to send to a school (P7, P3); it stays on the server.
         session["applicant"] = applicant_of(identity)

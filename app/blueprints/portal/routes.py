@@ -1,8 +1,9 @@
-from flask import g, make_response, redirect, render_template, request, url_for
+from flask import abort, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import htmx
 from app.tenants import current_registry, tenant_required
+from app.tenants.assets import fetch
 
 from . import bp
 from .forms import RegionFilterForm
@@ -40,4 +41,17 @@ def branding_css():
         response.cache_control.max_age = BRANDING_MAX_AGE
     else:
         response.cache_control.no_cache = True
+    return response
+
+
+@bp.get("/branding/logo/<name>")
+@tenant_required
+def uploaded_logo(name: str):
+    """A logo the region's administrator uploaded (named by its content's hash)."""
+    asset = fetch(g.tenant.slug, name) or abort(404)
+    response = make_response(asset.data)
+    response.mimetype = asset.content_type
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.cache_control.public = True
+    response.cache_control.max_age = BRANDING_MAX_AGE  # the name changes with the content
     return response

@@ -1,0 +1,67 @@
+"""Logos that regional administrators upload: checked, kept in the database, served by name.
+
+Only PNG, WebP and plain SVG are taken, up to 200 KB. An SVG with scripts, event handlers,
+embedded HTML or outside references is refused; every logo is also served with a CSP that
+forbids scripts, and browsers never run scripts of an ``<img>`` anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from flask import url_for
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import BrandingAsset
+
+MAX_BYTES = 200 * 1024
+TYPES = {"png": "image/png", "webp": "image/webp", "svg": "image/svg+xml"}
+UNSAFE_SVG = re.compile(
+    rb"<script|<foreignobject|\son[a-z]+\s*=|javascript:|(?:xlink:)?href\s*=\s*[\"'](?!#)"
+    rb"|<!entity|@import|url\(\s*['\"]?(?!#)",
+    re.IGNORECASE,
+)
+
+
+class LogoRefused(ValueError):
+    pass
+
+
+def kind_of(data: bytes) -> str:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    head = data[:1024].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096].lower():
+        if UNSAFE_SVG.search(data):
+            raise LogoRefused("В SVG не должно быть сценариев, ссылок наружу и встроенного HTML.")
+        return "svg"
+    raise LogoRefused("Логотип — файл PNG, WebP или SVG.")
+
+
+def store(tenant: str, data: bytes) -> str:
+    """Keep an uploaded logo (once per content); the configuration's value for it."""
+    if not data:
+        raise LogoRefused("Файл пустой.")
+    if len(data) > MAX_BYTES:
+        raise LogoRefused("Логотип больше 200 КБ.")
+    kind = kind_of(data)
+    name = f"{hashlib.sha256(data).hexdigest()}.{kind}"
+    if db.session.scalar(select(BrandingAsset.id).filter_by(tenant=tenant, name=name)) is None:
+        db.session.add(BrandingAsset(tenant=tenant, name=name, content_type=TYPES[kind], data=data))
+        db.session.commit()
+    return f"upload:{name}"
+
+
+def fetch(tenant: str, name: str) -> BrandingAsset | None:
+    return db.session.scalar(select(BrandingAsset).filter_by(tenant=tenant, name=name))
+
+
+def logo_url(logo: str) -> str:
+    """Where a configuration's logo is served: the static folder, or an upload."""
+    if logo.startswith("upload:"):
+        return url_for("portal.uploaded_logo", name=logo.removeprefix("upload:"))
+    return url_for("static", filename=logo)

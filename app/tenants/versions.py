@@ -1,0 +1,200 @@
+"""Regional administrators' versions of their region's configuration, and serving them.
+
+``regions.yaml`` is version 0 of every region. Each save stores the whole region as the
+schema validated it (never the development emulator's rewrite), numbered per region; the
+unique (tenant, number) pair makes a save based on a stale version fail (409) instead of
+overwriting someone else's. Every worker checks the latest numbers at most every
+``TENANT_REFRESH_SECONDS`` (default 2) on its next request and swaps in what changed, so a
+saved version is served everywhere within seconds without a deploy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Flask, current_app
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.extensions import db
+from app.models import TenantVersion, User
+
+from .schema import TenantConfig
+
+BASELINE = 0
+
+
+def _state(app: Flask) -> dict:
+    return app.extensions.setdefault("tenant_versions", {"checked": 0.0, "numbers": {}})
+
+
+def served_number(app: Flask, slug: str) -> int:
+    return _state(app)["numbers"].get(slug, BASELINE)
+
+
+def source_config(app: Flask, slug: str) -> TenantConfig:
+    """The region as its administrators see and edit it (not rewritten for the emulator)."""
+    sources = _state(app).setdefault("sources", {})
+    return sources.get(slug) or app.extensions["tenants"].baseline.regions[slug]
+
+
+def _validate(raw: dict[str, Any], app: Flask) -> TenantConfig:
+    return TenantConfig.model_validate(raw, context={"static_dir": Path(app.static_folder)})
+
+
+def _serve(app: Flask, slug: str, number: int, config: TenantConfig) -> None:
+    from . import emulated
+
+    state = _state(app)
+    state.setdefault("sources", {})[slug] = config
+    state["numbers"][slug] = number
+    url = app.config.get("IDP_EMULATOR_URL")
+    served = emulated(config, url) if url else config
+    app.extensions["tenants"].replace(slug, served, f"v{number}" if number else "baseline")
+
+
+def refresh(app: Flask, *, force: bool = False) -> None:
+    """Serve each region's latest version; cheap (one grouped query) and rate-limited."""
+    state = _state(app)
+    moment = time.monotonic()
+    if not force and moment - state["checked"] < app.config.get("TENANT_REFRESH_SECONDS", 2):
+        return
+    state["checked"] = moment
+    latest = dict(
+        db.session.execute(
+            select(TenantVersion.tenant, func.max(TenantVersion.number)).group_by(
+                TenantVersion.tenant
+            )
+        ).all()
+    )
+    registry = app.extensions["tenants"]
+    for tenant in list(registry):
+        number = latest.get(tenant.slug, BASELINE)
+        if number == state["numbers"].get(tenant.slug, BASELINE):
+            continue
+        if number == BASELINE:  # its versions were removed: back to regions.yaml
+            _serve(app, tenant.slug, BASELINE, registry.baseline.regions[tenant.slug])
+            continue
+        row = db.session.scalar(select(TenantVersion).filter_by(tenant=tenant.slug, number=number))
+        try:
+            _serve(app, tenant.slug, number, _validate(row.config, app))
+        except ValidationError:
+            current_app.logger.exception(
+                "version %s of %s no longer validates", number, tenant.slug
+            )
+
+
+# --- saving -----------------------------------------------------------------------------------
+
+
+class StaleVersion(Exception):
+    """Someone saved a newer version since the form was opened."""
+
+    def __init__(self, latest: int):
+        super().__init__(latest)
+        self.latest = latest
+
+
+def as_yaml(config: TenantConfig | dict) -> str:
+    raw = config if isinstance(config, dict) else dump(config)
+    return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False, width=100)
+
+
+def dump(config: TenantConfig) -> dict[str, Any]:
+    return config.model_dump(mode="json", exclude_none=True)
+
+
+def latest_number(slug: str) -> int:
+    number = db.session.scalar(
+        select(func.max(TenantVersion.number)).where(TenantVersion.tenant == slug)
+    )
+    return number or BASELINE
+
+
+def save(
+    slug: str,
+    config: TenantConfig,
+    *,
+    base: int,
+    author: User,
+    comment: str,
+    restores: int | None = None,
+) -> TenantVersion:
+    """Store ``config`` as the next version after ``base``; raise StaleVersion if ``base`` is
+    not the latest any more. Served by this worker at once, by the others within seconds."""
+    app = current_app._get_current_object()
+    latest = latest_number(slug)
+    if base != latest:
+        raise StaleVersion(latest)
+    previous, new = config_of(slug, latest), dump(config)
+    diff = "".join(difflib.unified_diff(
+        as_yaml(previous).splitlines(keepends=True), as_yaml(new).splitlines(keepends=True),
+        fromfile=f"версия {latest}", tofile=f"версия {latest + 1}",
+    ))  # fmt: skip
+    version = TenantVersion(
+        tenant=slug,
+        number=latest + 1,
+        config=new,
+        author_id=author.id,
+        comment=comment.strip()[:500],
+        diff=diff,
+        restores=restores,
+    )
+    db.session.add(version)
+    try:
+        db.session.flush()
+    except IntegrityError:  # another administrator's save won the same number
+        db.session.rollback()
+        raise StaleVersion(latest_number(slug)) from None
+    audit.record("config_saved", tenant=slug, actor_id=author.id, commit=False,
+                 version=version.number, restores=restores, comment=version.comment)  # fmt: skip
+    db.session.commit()
+    _serve(app, slug, version.number, config)
+    return version
+
+
+def config_of(slug: str, number: int) -> dict[str, Any]:
+    """A version's configuration (0: regions.yaml)."""
+    if number == BASELINE:
+        return dump(current_app.extensions["tenants"].baseline.regions[slug])
+    row = db.session.scalar(select(TenantVersion).filter_by(tenant=slug, number=number))
+    if row is None:
+        raise LookupError(number)
+    return row.config
+
+
+def restore(slug: str, number: int, *, base: int, author: User) -> TenantVersion:
+    """Roll back: a new version equal to version ``number``."""
+    config = _validate(config_of(slug, number), current_app)
+    return save(slug, config, base=base, author=author, comment=f"Откат к версии {number}",
+                restores=number)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    number: int
+    version: TenantVersion | None  # None: regions.yaml
+
+
+def history(slug: str) -> list[HistoryRow]:
+    rows = db.session.scalars(
+        select(TenantVersion).filter_by(tenant=slug).order_by(TenantVersion.number.desc())
+    ).all()
+    return [HistoryRow(row.number, row) for row in rows] + [HistoryRow(BASELINE, None)]
+
+
+def effective_regions(app: Flask) -> dict[str, Any]:
+    """The whole file as served now: regions.yaml's portal, each region's latest version."""
+    refresh(app, force=True)
+    registry = app.extensions["tenants"]
+    return {
+        "portal": registry.baseline.portal.model_dump(mode="json", exclude_none=True),
+        "regions": {t.slug: dump(source_config(app, t.slug)) for t in registry},
+    }
