@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .loader import message_of
 from .schema import DEFAULT_LABELS, TenantConfig
 
 
@@ -62,7 +63,7 @@ MESSAGES = (
     (r"^not a colour", "Укажите цвет в виде #rrggbb."),
     (r"^too light for white text on it \(contrast ([\d.]+):1",
      "Слишком светлый: белый текст на нём не читается (контраст {0}:1, нужно не меньше 4,5:1)."),
-    (r"^(required|must not be empty|String should have at least)", "Заполните поле."),
+    (r"^(required|must not be empty)", "Заполните поле."),
     (r"^must be a whole number", "Введите целое число."),
     (r"^must be at least (\d+)", "Не меньше {0}."),
     (r"^must be at most (\d+)", "Не больше {0}."),
@@ -70,7 +71,8 @@ MESSAGES = (
     (r"^idle_timeout_minutes is longer", "Сеанс без действий не может быть дольше всего сеанса."),
     (r"^self_registration_min_age is above",
      "Возраст «Профиля обучающегося» не может быть больше возраста согласия родителя."),
-    (r"^has the wrong form|^String should match", "Проверьте формат."),
+    (r"^has the wrong form", "Проверьте формат."),
+    (r"^String should have at least", "Заполните поле."),
     (r"^String should have at most (\d+)", "Не длиннее {0} знаков."),
 )  # fmt: skip
 
@@ -139,7 +141,7 @@ def config_from_form(
         elif field.kind == "int":
             if not re.fullmatch(r"\d{1,5}", text):
                 problems[field.path] = "Введите целое число."
-                continue
+                continue  # the current value stands in while the rest is checked
             value = int(text)
         elif field.kind == "list":
             value = text.split()
@@ -159,14 +161,13 @@ def config_from_form(
     ]
     if logo:
         raw["branding"]["logo"] = logo
-    if problems:
-        return None, problems
-    try:
-        return TenantConfig.model_validate(raw, context={"static_dir": static_dir}), {}
+    try:  # even with problems found above, so that every field's problem shows at once
+        config = TenantConfig.model_validate(raw, context={"static_dir": static_dir})
     except ValidationError as error:
         for item in error.errors():
             path = ".".join(str(p) for p in item["loc"] if p not in ("esia", "oidc"))
-            message = str(item["ctx"]["error"]) if item["type"] == "value_error" else item["msg"]
+            message = message_of(item)
             key = path if path in BY_PATH or path == "login_methods" else "form"
             problems.setdefault(key, russian(message.removeprefix("Value error, ")))
         return None, problems
+    return (None, problems) if problems else (config, {})

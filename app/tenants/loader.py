@@ -105,7 +105,7 @@ def _dotted(path: tuple) -> str:
     return ".".join(str(part) for part in path) or "(top level)"
 
 
-def _message(error: Mapping[str, Any]) -> str:
+def message_of(error: Mapping[str, Any]) -> str:
     if error["type"] == "value_error":
         return str(error["ctx"]["error"])
     if error["type"] == "literal_error":
@@ -147,7 +147,7 @@ def validate(raw: Any, source: str, *, static_dir: Path | None = None) -> Region
             path = _location(tuple(error["loc"]))
             if error["type"] == "extra_forbidden" and path in secret_paths:
                 continue
-            problems.append(f"{_dotted(path)}: {_message(error)}")
+            problems.append(f"{_dotted(path)}: {message_of(error)}")
     else:
         if not problems:
             return regions
