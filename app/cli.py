@@ -49,9 +49,8 @@ def export(output: Path | None) -> None:
 
     from app.tenants.versions import as_yaml, effective_regions
 
-    text = (
-        "# The effective configuration, exported by `flask regions export`.\n"
-        + as_yaml(effective_regions(current_app))
+    text = "# The effective configuration, exported by `flask regions export`.\n" + as_yaml(
+        effective_regions(current_app)
     )
     if output is None:
         click.echo(text, nl=False)
