@@ -204,4 +204,18 @@ def test_queries_per_diary_page_do_not_grow_with_children_subjects_or_marks(brow
     finally:
         live.portal_app.extensions["diary"] = backend
     assert base == with_children == with_subjects == with_marks
-    assert base <= 4  # session (without Redis), user, children, unread count
+    # session (without Redis), user, children, the audit row of the view, unread count
+    assert base <= 5
+
+
+def test_every_view_of_a_childs_diary_is_audited(browser, live):
+    b = browser("mosreg")
+    b.esia_login("P1")
+    dasha = person_id(live, "mosreg", "obraztsova_dasha")
+    b.get("/diary/", params={"child": dasha, "week": WEEK})
+    with live.portal_app.app_context():
+        from app.models import AuditEvent
+
+        views = db.session.scalars(select(AuditEvent).filter_by(kind="diary_viewed")).all()
+    assert [(v.detail["student_id"], v.detail["role"]) for v in views][-1] == (dasha, "guardian")
+    assert views[-1].detail["week"] == WEEK and views[-1].actor_id is not None

@@ -12,6 +12,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from app import audit
 from app.blueprints.access.routes import ROLE_LABELS
 from app.diary import parse_week
 from app.diary.calendar import human_date, week_param
@@ -53,6 +54,10 @@ def home():
         page = diary_page(current_app.extensions["diary"], current_user, current, child_id, monday)
     except NotYours:
         abort(404)
+    if page.student is not None:
+        # 152-ФЗ: who looked at which child's diary (by id), as what, and when.
+        audit.record("diary_viewed", actor_id=current_user.id, student_id=page.student.id,
+                     role=role, week=week_param(monday))  # fmt: skip
     template = "diary/_diary.html" if htmx and not htmx.boosted else "diary/home.html"
     page_vars = {"page": page, "week_param": week_param, "human_date": human_date}
     response = make_response(render_template(template, today=date.today(), **page_vars, **common))

@@ -13,7 +13,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app import trusted
+from app import audit, trusted
 from app.diary.people import linked_children
 from app.extensions import db, htmx, limiter
 from app.identity import offered_methods
@@ -65,6 +65,7 @@ def _guardian_children():
                  if r["kind"] == "guardian"), None)  # fmt: skip
     children = linked_children(current_user, role["children"]) if role else []
     if not children:
+        audit.record("forbidden", actor_id=current_user.id, path=request.path)
         abort(403)
     return children
 
