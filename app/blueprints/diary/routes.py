@@ -54,12 +54,12 @@ def home():
         page = diary_page(current_app.extensions["diary"], current_user, current, child_id, monday)
     except NotYours:
         abort(404)
-    if page.student is not None:
-        # 152-ФЗ: who looked at which child's diary (by id), as what, and when.
-        audit.record("diary_viewed", actor_id=current_user.id, student_id=page.student.id,
-                     role=role, week=week_param(monday))  # fmt: skip
     template = "diary/_diary.html" if htmx and not htmx.boosted else "diary/home.html"
     page_vars = {"page": page, "week_param": week_param, "human_date": human_date}
     response = make_response(render_template(template, today=date.today(), **page_vars, **common))
     response.vary.add("HX-Request")
+    if page.student is not None:
+        # 152-ФЗ: who looked at which child's diary (by id), as what, and when.
+        audit.record("diary_viewed", actor_id=current_user.id, student_id=page.student.id,
+                     role=role, week=week_param(monday))  # fmt: skip
     return response
