@@ -10,14 +10,15 @@ from playwright.sync_api import expect
 from app.accounts import grant_regional_admin
 from app.extensions import db
 from app.models import User
-from tests.browser.test_scenarios import walk  # noqa: F401  (the fixture)
+from tests.browser.scenarios import ALL_REGIONS
+from tests.browser.test_scenarios import admin_login, walk  # noqa: F401  (walk: the fixture)
 
 NEW_PRIMARY = "#7a1f5c"
 
 
-def admin(walk, slug: str, scenario: str, persona: str = "ADM"):  # noqa: F811
+def admin(walk, slug: str, scenario: str):  # noqa: F811
     w = walk(slug, scenario)
-    w.esia_login(persona)
+    admin_login(w)
     w.page.get_by_role("link", name="Настройки региона").click()
     return w
 
@@ -85,9 +86,10 @@ def test_a3(walk):  # noqa: F811
     assert re.search(r"/login\?next=", w.page.url)
 
 
-@pytest.mark.scenario("A4", region="tatarstan")
-def test_a4(walk):  # noqa: F811
-    w = admin(walk, "tatarstan", "A4")
+@pytest.mark.scenario("A4")
+@pytest.mark.parametrize("slug", ALL_REGIONS)
+def test_a4(walk, slug):  # noqa: F811
+    w = admin(walk, slug, "A4")
     original = w.page.locator("#branding-primary_color").input_value()
     w.page.fill("#branding-primary_color", NEW_PRIMARY)
     w.page.get_by_role("button", name="Сохранить").click()

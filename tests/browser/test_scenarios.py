@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.browser.conftest import screenshot
-from tests.browser.scenarios import ESIA_REGIONS
+from tests.browser.scenarios import ALL_REGIONS, ESIA_REGIONS
 
 esia_regions = pytest.mark.parametrize("slug", ESIA_REGIONS)
 
@@ -213,11 +213,19 @@ def test_p12(walk, slug):
     assert "Вы нажали «Отказаться»" in w.text()
 
 
+def admin_login(w: Walk) -> None:
+    """The region's administrator: ADM on Госуслуги, MA on mos.ru."""
+    if w.slug == "moscow":
+        mosru_login(w, "MA")
+    else:
+        w.esia_login("ADM")
+
+
 @pytest.mark.scenario("Q1")
-@pytest.mark.parametrize("slug", ESIA_REGIONS)
+@pytest.mark.parametrize("slug", ALL_REGIONS)
 def test_q1_region_check_page(walk, slug):
     w = walk(slug, "Q1")
-    w.esia_login("ADM")
+    admin_login(w)
     w.page.get_by_role("link", name="Проверка региона").click()
     w.shot("check")
     assert "Всё в порядке" in w.text()
