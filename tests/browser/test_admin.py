@@ -93,6 +93,7 @@ def test_a4(walk, slug):  # noqa: F811
     original = w.page.locator("#branding-primary_color").input_value()
     w.page.fill("#branding-primary_color", NEW_PRIMARY)
     w.page.get_by_role("button", name="Сохранить").click()
+    expect(w.page.locator(".flash")).to_contain_text("Сохранена версия 1")
     assert primary(w) == NEW_PRIMARY
     w.page.get_by_role("row", name=re.compile("regions.yaml")).get_by_role(
         "button", name="Откатить к этой версии"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.scenarios import ALL_REGIONS, ESIA_REGIONS
@@ -88,6 +89,7 @@ def test_p3(walk, slug):
     assert "не совпадает с данными Госуслуг: СНИЛС" in w.text()
     w.page.get_by_label("СНИЛС: 775-398-922 80").check()
     w.page.get_by_role("button", name="Отправить запрос в школу").click()
+    expect(w.page.locator(".flash")).to_contain_text("Запрос отправлен")
     w.shot("report-sent")
     assert "на рассмотрении" in w.text()
 
@@ -99,6 +101,7 @@ def test_p3(walk, slug):
     assert "775-398-922 80" in school.text()
     school.page.fill("#snils", "775-398-922 80")
     school.page.get_by_role("button", name="Исправить запись и сообщить").click()
+    expect(school.page.locator(".flash")).to_contain_text("Данные исправлены")
     school.shot("school-corrected")
 
     again = walk(slug, "P3")
@@ -153,6 +156,7 @@ def test_p7(walk, slug):
     w.page.fill("#class_name", "11А")
     w.shot("join-request")
     w.page.get_by_role("button", name="Сохранить").click()
+    expect(w.page.locator(".flash")).to_contain_text("Запрос отправлен")
     w.shot("join-sent")
     assert "на рассмотрении" in w.text()
 
@@ -162,6 +166,7 @@ def test_p7(walk, slug):
     admin.page.get_by_role("link", name="Учебный Никита Павлович").click()
     admin.shot("school-request")
     admin.page.get_by_role("button", name="Одобрить").click()
+    expect(admin.page.locator(".flash")).to_contain_text("Запрос одобрен")
     admin.shot("school-approved")
 
     again = walk(slug, "P7")

@@ -50,6 +50,7 @@ def answer_invitation(walk, button: str) -> object:  # noqa: F811
     nina.page.get_by_role("link", name=re.compile("Уведомления")).click()
     nina.shot("invitation")
     nina.page.get_by_role("button", name=button).click()
+    expect(nina.page.locator(".flash")).to_contain_text("Приглашение")
     nina.shot("answered")
     return nina
 
@@ -99,6 +100,7 @@ def test_t2_by_snils(walk, later):  # noqa: F811
     walk_wizard(w, by="snils", contact="186-503-778 99", surname="бабушкина", children=(LEV, ALISA))
     w.shot("step-4")
     w.page.get_by_role("button", name="Отправить").click()
+    expect(w.page.locator(".flash")).to_contain_text("Приглашение отправлено")
     nina = answer_invitation(walk, "Принять")
     later(24)
     nina.page.get_by_role("link", name="Дневник").click()
@@ -124,6 +126,7 @@ def test_t4_declined(walk):  # noqa: F811
     mosru_login(w, "M1")
     walk_wizard(w, by="phone", contact="+7 916 000 05 05", surname="Бабушкина")
     w.page.get_by_role("button", name="Отправить").click()
+    expect(w.page.locator(".flash")).to_contain_text("Приглашение отправлено")
     answer_invitation(walk, "Отклонить")
     w.page.reload()
     w.shot("declined")
