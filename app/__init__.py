@@ -63,6 +63,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     app.extensions["diary"] = import_string(app.config["DIARY_BACKEND"])()
     app.jinja_env.filters["snils"] = format_snils
     app.jinja_env.filters["ru_date"] = ru_date
+    app.jinja_env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.globals["logo_url"] = logo_url
 
     from app.blueprints import register_blueprints
