@@ -203,8 +203,8 @@ def _act(action, grant_id: int, message: str):
     except trusted.InviteRefused:
         abort(409)
     flash(message, "success")
-    return redirect((request.form.get("back") == "notifications"
-                    and url_for("notifications.index")) or url_for("trusted.index"))  # fmt: skip
+    back = "notifications.index" if request.form.get("back") == "notifications" else "trusted.index"
+    return redirect(url_for(back))
 
 
 @bp.post("/<int:grant_id>/revoke")
