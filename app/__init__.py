@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 from werkzeug.utils import import_string
 
 from app import errors, health, security, sessions, settings, tenants
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.identity.types import format_snils
+from app.models.base import MAX_ID
 from app.tenants.assets import logo_url
 
 
@@ -28,6 +30,16 @@ def _load_user(user_id: str):
     if user is None or tenant is None or user.tenant != tenant.slug or user.disabled:
         return None
     return user
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in our routes is always a row id: anything a 32-bit key cannot be is a 404
+    at routing, never a query."""
+
+    def __init__(self, url_map, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, **kwargs)
 
 
 def ru_date(value: date | str | None) -> str:
@@ -71,6 +83,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     from app.identity import load_providers
 
     load_providers()
+    app.url_map.converters["int"] = RowIdConverter
     register_blueprints(app)
     register_commands(app)
     return app

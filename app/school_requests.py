@@ -12,7 +12,7 @@ record is nothing but the name of the field that differs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -170,6 +170,20 @@ def requests_of(user: User, model: type) -> list:
     return list(db.session.scalars(query))
 
 
+def applicant_record(key: str, applicant: Mapping[str, Any]) -> PersonRecord:
+    """What the student sent, normalised and checked as an import line is. A contact the
+    provider gave in a form the registry cannot hold is left out rather than stored wrong."""
+    values = {f: applicant.get(f) or None for f in PERSON_FIELDS}
+    values["middle_name"] = values["middle_name"] or ""
+    try:
+        return PersonRecord(type="person", key=key, **values)
+    except ValidationError as error:
+        unusable = {str(e["loc"][0]) for e in error.errors()}
+        if not unusable <= {"snils", "email", "phone"}:
+            raise
+    return PersonRecord(type="person", key=key, **{**values, **dict.fromkeys(unusable)})
+
+
 # --- the school administrator's side ----------------------------------------------------------
 
 
@@ -215,14 +229,11 @@ def approve_join(admin: User, request: JoinRequest, class_id: int | None) -> Per
     school_class = db.session.get(SchoolClass, class_id) if class_id else None
     if school_class is None or school_class.school_id != request.school_id:
         raise RequestRefused("Выберите класс, в который зачислить ученика.")
-    data = request.applicant
-    person = Person(
-        tenant=request.tenant, key=f"join-{request.id}", last_name=data["last_name"],
-        first_name=data["first_name"], middle_name=data.get("middle_name") or "",
-        birth_date=date.fromisoformat(data["birth_date"]) if data.get("birth_date") else None,
-        snils=data.get("snils"), email=data.get("email"), phone=data.get("phone"),
-        name_key=normalize_name(data["full_name"]),
-    )  # fmt: skip
+    person = Person(tenant=request.tenant, key=f"join-{request.id}")
+    record = applicant_record(person.key, request.applicant)
+    for name in PERSON_FIELDS:
+        setattr(person, name, getattr(record, name))
+    person.name_key = normalize_name(person.full_name)
     db.session.add(person)
     db.session.flush()
     db.session.add(Enrolment(person_id=person.id, class_id=school_class.id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import abort, jsonify, request
 from sqlalchemy import select
@@ -214,3 +216,35 @@ def test_nul_bytes_in_input_are_a_clear_400(region_client):
     )
     assert response.status_code == 400
     assert "Моя школа — Калуга и Калужская область" in response.get_data(as_text=True)
+
+
+def test_no_route_takes_an_id_a_row_cannot_have(app):
+    """Every ``<int:…>`` route refuses ids outside 1…2³¹−1 at routing (PostgreSQL would
+    fail the query with a 500), and still takes the largest real one."""
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+    from app.models.base import MAX_ID
+
+    adapter = app.url_map.bind("mosreg.localhost")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        names = [
+            name
+            for name, conv in rule._converters.items()
+            if type(conv).__name__ == "RowIdConverter"
+        ]
+        if not names:
+            continue
+        method = next(iter(rule.methods - {"HEAD", "OPTIONS"}))
+        for value, found in ((MAX_ID, True), (MAX_ID + 1, False), (0, False)):
+            path = rule.rule
+            for name in names:
+                path = path.replace(f"<int:{name}>", str(value))
+            path = re.sub(r"<(?:\w+:)?(\w+)>", "join", path)
+            try:
+                adapter.match(path, method=method)
+                assert found, path
+            except (NotFound, MethodNotAllowed):
+                assert not found, path
+        checked += 1
+    assert checked >= 15

@@ -20,3 +20,17 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Primary keys are 32-bit integers on every database: an id outside this range names no row
+# (and PostgreSQL would refuse to compare with it).
+MAX_ID = 2**31 - 1
+
+
+def db_id(value: object) -> int | None:
+    """An integer that can be a row's id, or None."""
+    try:
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None

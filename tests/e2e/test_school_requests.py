@@ -196,6 +196,8 @@ def test_joining_needs_a_school_of_this_region(browser, live):
         page.status_code == 400 and "Выберите образовательную организацию из списка." in page.text
     )
     assert student.post("/access/join", {}).status_code == 400
+    for beyond_any_id in ("99999999999", "-1", "0", "1e9"):
+        assert student.post("/access/join", {"school": beyond_any_id}).status_code == 400
 
 
 # --- every school sees only its own ---------------------------------------------------------
@@ -224,7 +226,7 @@ def school_admins(browser, requests_of_both_schools):
 
 @FUZZ
 @given(
-    request_id=st.integers(min_value=-5, max_value=2**31),
+    request_id=st.integers(min_value=-5, max_value=2**40),
     kind=st.sampled_from(["join", "mismatch"]),
 )
 def test_a_school_admin_opens_only_their_own_schools_requests(

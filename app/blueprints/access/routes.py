@@ -8,6 +8,7 @@ from app.accounts import sign_in
 from app.consent import give_own
 from app.extensions import db, htmx
 from app.models import JoinRequest, MismatchReport, Person, User
+from app.models.base import db_id
 from app.tenants import tenant_required
 
 from . import bp
@@ -115,7 +116,7 @@ def join():
     if access["outcome"] != Outcome.STUDENT_PROFILE.value or "applicant" not in session:
         abort(409)
     user = _pending_user()
-    school = requests.school_in(g.tenant.slug, request.form.get("school", type=int))
+    school = requests.school_in(g.tenant.slug, db_id(request.form.get("school")))
     try:
         requests.send_join_request(
             user, session["applicant"], school, request.form.get("class_name", "")
@@ -134,7 +135,7 @@ def mismatch():
     if access["outcome"] != Outcome.NOT_FOUND.value or "applicant" not in session:
         abort(409)
     user = _pending_user()
-    school = requests.school_in(g.tenant.slug, request.form.get("school", type=int))
+    school = requests.school_in(g.tenant.slug, db_id(request.form.get("school")))
     try:
         requests.send_mismatch_report(
             user, access, session["applicant"], school,

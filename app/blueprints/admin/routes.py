@@ -198,7 +198,7 @@ def _day(name: str) -> date | None:
 @regional_admin_required
 def audit_log():
     kind = request.args.get("kind") or None
-    offset = max(request.args.get("offset", 0, type=int), 0)
+    offset = min(max(request.args.get("offset", 0, type=int), 0), 1_000_000)
     page = admin_reports.audit_page(g.tenant.slug, kind, _day("from"), _day("to"), offset)
     return render_template("admin/audit.html", page=page, kind=kind, offset=offset,
                            start=_day("from"), end=_day("to"), step=admin_reports.PAGE)  # fmt: skip

@@ -6,6 +6,7 @@ from app import school_requests as requests
 from app.blueprints.access.routes import FIELD_LABELS
 from app.blueprints.guards import requires
 from app.models import JoinRequest, MismatchReport
+from app.models.base import db_id
 from app.school_admin import schools_of, student_of, students_of
 
 from . import bp
@@ -68,7 +69,7 @@ def request_detail(kind: str, request_id: int):
 def approve_join(request_id: int):
     item = _queued("join", request_id)
     try:
-        requests.approve_join(current_user, item, request.form.get("class_id", type=int))
+        requests.approve_join(current_user, item, db_id(request.form.get("class_id")))
     except requests.RequestRefused as refused:
         return _request_page("join", item, problem=str(refused), form=request.form, status=400)
     flash(f"Запрос одобрен: {item.applicant['full_name']} зачислен(а).", "success")

@@ -19,6 +19,7 @@ from app.extensions import db, htmx, limiter
 from app.identity import offered_methods
 from app.identity.types import normalize_phone, normalize_snils
 from app.models import Person, User
+from app.models.base import db_id
 from app.school_registry import snils_is_valid
 from app.tenants import tenant_required
 
@@ -101,7 +102,7 @@ def _take(step: str, state: dict, form, children) -> dict[str, str]:
         state["service"] = form["service"]
     elif step == "children":
         allowed = {c.id for c in children}
-        chosen = [i for i in form.getlist("children", type=int) if i in allowed]
+        chosen = [i for i in map(db_id, form.getlist("children")) if i in allowed]
         state["children"] = chosen
         if not chosen:
             return {"children": "Выберите ребенка (детей)."}
