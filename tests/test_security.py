@@ -219,8 +219,8 @@ def test_nul_bytes_in_input_are_a_clear_400(region_client):
 
 
 def test_no_route_takes_an_id_a_row_cannot_have(app):
-    """Every ``<int:…>`` route refuses ids outside 1…2³¹−1 at routing (PostgreSQL would
-    fail the query with a 500), and still takes the largest real one."""
+    """Every ``<int:…>`` route refuses numbers above 2³¹−1 (and below 1, or 0 for version
+    numbers) at routing: PostgreSQL would fail such a query with a 500."""
     from werkzeug.exceptions import MethodNotAllowed, NotFound
 
     from app.models.base import MAX_ID
@@ -228,19 +228,21 @@ def test_no_route_takes_an_id_a_row_cannot_have(app):
     adapter = app.url_map.bind("mosreg.localhost")
     checked = 0
     for rule in app.url_map.iter_rules():
-        names = [
-            name
-            for name, conv in rule._converters.items()
-            if type(conv).__name__ == "RowIdConverter"
-        ]
-        if not names:
+        converters = {
+            n: c for n, c in rule._converters.items() if type(c).__name__ == "RowIdConverter"
+        }
+        if not converters:
             continue
         method = next(iter(rule.methods - {"HEAD", "OPTIONS"}))
-        for value, found in ((MAX_ID, True), (MAX_ID + 1, False), (0, False)):
-            path = rule.rule
-            for name in names:
-                path = path.replace(f"<int:{name}>", str(value))
-            path = re.sub(r"<(?:\w+:)?(\w+)>", "join", path)
+        lowest = min(c.min for c in converters.values())
+        for value, found in (
+            (MAX_ID, True),
+            (MAX_ID + 1, False),
+            (lowest, True),
+            (lowest - 1, False),
+        ):
+            path = re.sub(r"<int(?:\([^)]*\))?:\w+>", str(value), rule.rule)
+            path = re.sub(r"<(?:\w+:)?\w+>", "join", path)
             try:
                 adapter.match(path, method=method)
                 assert found, path

@@ -138,7 +138,8 @@ def test_a4_rollback_serves_an_earlier_version_as_a_new_one(browser, live):
     for text in ("фиолетовый", "зелёный", "Откат к версии 1", "regions.yaml"):
         assert text in page.text
     b.get("/admin/config/history")
-    b.post("/admin/config/versions/0/restore", {"base": "3"})
+    page = b.post("/admin/config/versions/0/restore", {"base": "3"})
+    assert "Версия 0 восстановлена как версия 4" in page.text, page.text[-3000:]
     assert primary_colour(browser("mosreg")) == original
     assert history.status_code == 200
 

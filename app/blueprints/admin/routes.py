@@ -145,7 +145,7 @@ def history():
     )
 
 
-@bp.get("/config/versions/<int:number>")
+@bp.get("/config/versions/<int(min=0):number>")
 @regional_admin_required
 def version(number: int):
     try:
@@ -158,7 +158,7 @@ def version(number: int):
                            latest=versions.latest_number(g.tenant.slug))  # fmt: skip
 
 
-@bp.post("/config/versions/<int:number>/restore")
+@bp.post("/config/versions/<int(min=0):number>/restore")
 @regional_admin_required
 def restore(number: int):
     try:
