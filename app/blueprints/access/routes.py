@@ -108,43 +108,44 @@ def schools():
     )
 
 
-@bp.post("/join")
-@tenant_required
-def join():
-    """«Профиль обучающегося»: the request to join a school (P7)."""
+def _send_to_school(outcome: Outcome, send):
+    """A request from a person who is not in yet (P3, P7): ``send(user, access, applicant,
+    school)`` raises RequestRefused with the reason to show on the same page."""
     access = _access()
-    if access["outcome"] != Outcome.STUDENT_PROFILE.value or "applicant" not in session:
+    if access["outcome"] != outcome.value or "applicant" not in session:
         abort(409)
-    user = _pending_user()
     school = requests.school_in(g.tenant.slug, db_id(request.form.get("school")))
     try:
-        requests.send_join_request(
-            user, session["applicant"], school, request.form.get("class_name", "")
-        )
+        send(_pending_user(), access, session["applicant"], school)
     except requests.RequestRefused as refused:
         return _stopped_page(access, problem=str(refused), form=request.form, status=400)
     flash(SENT.format(school=school.short_name), "success")
     return redirect(url_for("access.landing"))
+
+
+@bp.post("/join")
+@tenant_required
+def join():
+    """«Профиль обучающегося»: the request to join a school (P7)."""
+    return _send_to_school(
+        Outcome.STUDENT_PROFILE,
+        lambda user, access, applicant, school: requests.send_join_request(
+            user, applicant, school, request.form.get("class_name", "")
+        ),
+    )
 
 
 @bp.post("/mismatch")
 @tenant_required
 def mismatch():
     """«Ваш дневник не найден»: tell the school which field differs (P3)."""
-    access = _access()
-    if access["outcome"] != Outcome.NOT_FOUND.value or "applicant" not in session:
-        abort(409)
-    user = _pending_user()
-    school = requests.school_in(g.tenant.slug, db_id(request.form.get("school")))
-    try:
-        requests.send_mismatch_report(
-            user, access, session["applicant"], school,
+    return _send_to_school(
+        Outcome.NOT_FOUND,
+        lambda user, access, applicant, school: requests.send_mismatch_report(
+            user, access, applicant, school,
             set(request.form.getlist("share")), request.form.get("comment", ""),
-        )  # fmt: skip
-    except requests.RequestRefused as refused:
-        return _stopped_page(access, problem=str(refused), form=request.form, status=400)
-    flash(SENT.format(school=school.short_name), "success")
-    return redirect(url_for("access.landing"))
+        ),
+    )  # fmt: skip
 
 
 @bp.post("/consent")
