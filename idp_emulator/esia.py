@@ -9,7 +9,6 @@ login of a persona to a system shows the rights screen «Предоставле�
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from joserfc.jws import JWSRegistry
 from app.identity.esia import protocol
 from app.identity.esia.gost import certificate_hash
 
+from .logins import PendingLogins
 from .personas import EsiaAccount
 
 bp = Blueprint("esia", __name__)
@@ -97,11 +97,9 @@ class Grant:
 
 
 @dataclass
-class Store:
+class Store(PendingLogins):
     """The emulator's memory: pending logins, codes and granted rights, for one process."""
 
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    pending: dict[str, dict] = field(default_factory=dict)
     codes: dict[str, Grant] = field(default_factory=dict)
     consents: set[tuple[str, str]] = field(default_factory=set)
 
@@ -186,32 +184,22 @@ def authorize():
             error=error.oauth_error,
             error_description=str(error),
         )
-    request_id = secrets.token_urlsafe(24)
-    with _store().lock:
-        _store().pending[request_id] = {**params, "expires": time.time() + CODE_TTL}
+    request_id = _store().begin(params, CODE_TTL)
     if session.get("oid"):
         return _after_login(request_id)
     return redirect(url_for("esia.picker", request_id=request_id))
 
 
-def _pending(request_id: str) -> dict:
-    with _store().lock:
-        params = _store().pending.get(request_id)
-    if params is None or params["expires"] < time.time():
-        abort(404)
-    return params
-
-
 @bp.get("/login/<request_id>")
 def picker(request_id: str):
-    _pending(request_id)
+    _store().waiting(request_id)
     personas = current_app.config["PERSONAS"].esia.values()
     return render_template("picker.html", request_id=request_id, personas=personas)
 
 
 @bp.post("/login/<request_id>")
 def choose(request_id: str):
-    _pending(request_id)
+    _store().waiting(request_id)
     account = current_app.config["PERSONAS"].esia.get(request.form.get("persona", ""))
     if account is None:
         abort(400)
@@ -229,7 +217,7 @@ def _account() -> EsiaAccount:
 
 
 def _after_login(request_id: str):
-    params = _pending(request_id)
+    params = _store().waiting(request_id)
     if (params["client_id"], session["oid"]) not in _store().consents:
         return redirect(url_for("esia.rights", request_id=request_id))
     return _issue_code(request_id)
@@ -237,7 +225,7 @@ def _after_login(request_id: str):
 
 @bp.get("/rights/<request_id>")
 def rights(request_id: str):
-    params = _pending(request_id)
+    params = _store().waiting(request_id)
     client = _client(params["client_id"])
     rights = [SCOPE_RIGHTS.get(scope, scope) for scope in params["scope"].split()]
     return render_template(
@@ -247,7 +235,7 @@ def rights(request_id: str):
 
 @bp.post("/rights/<request_id>")
 def decide(request_id: str):
-    params = _pending(request_id)
+    params = _store().waiting(request_id)
     account = _account()
     if request.form.get("decision") != "grant":
         with _store().lock:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -26,6 +25,8 @@ from flask import (
 )
 from joserfc import jwt
 
+from .logins import PendingLogins
+
 bp = Blueprint("mosru", __name__, url_prefix="/sps")
 
 CODE_TTL = 300
@@ -41,9 +42,7 @@ class OidcClient:
 
 
 @dataclass
-class MosStore:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    pending: dict[str, dict] = field(default_factory=dict)
+class MosStore(PendingLogins):
     codes: dict[str, dict] = field(default_factory=dict)
     tokens: dict[str, dict] = field(default_factory=dict)
 
@@ -83,30 +82,20 @@ def authorize():
     if problems:
         return _back(args["redirect_uri"], state, error="invalid_request",
                      error_description="; ".join(problems), iss=client.issuer)  # fmt: skip
-    request_id = secrets.token_urlsafe(24)
-    with _store().lock:
-        _store().pending[request_id] = {**args, "expires": time.time() + CODE_TTL}
+    request_id = _store().begin(args, CODE_TTL)
     return redirect(url_for("mosru.picker", request_id=request_id))
-
-
-def _pending(request_id: str) -> dict:
-    with _store().lock:
-        pending = _store().pending.get(request_id)
-    if pending is None or pending["expires"] < time.time():
-        abort(404)
-    return pending
 
 
 @bp.get("/login/<request_id>")
 def picker(request_id: str):
-    _pending(request_id)
+    _store().waiting(request_id)
     accounts = current_app.config["PERSONAS"].mosru.values()
     return render_template("mosru_picker.html", request_id=request_id, accounts=accounts)
 
 
 @bp.post("/login/<request_id>")
 def choose(request_id: str):
-    pending = _pending(request_id)
+    pending = _store().waiting(request_id)
     account = current_app.config["PERSONAS"].mosru.get(request.form.get("persona", ""))
     if account is None:
         abort(400)
