@@ -35,10 +35,6 @@ def _state(app: Flask) -> dict:
     return app.extensions.setdefault("tenant_versions", {"checked": 0.0, "numbers": {}})
 
 
-def served_number(app: Flask, slug: str) -> int:
-    return _state(app)["numbers"].get(slug, BASELINE)
-
-
 def source_config(app: Flask, slug: str) -> TenantConfig:
     """The region as its administrators see and edit it (not rewritten for the emulator)."""
     sources = _state(app).setdefault("sources", {})

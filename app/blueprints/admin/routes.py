@@ -27,7 +27,7 @@ from app.tenants import assets, current_registry, editing, versions
 from . import bp
 
 regional_admin_required = requires(is_regional_admin)
-DRAFTS = "config_drafts"
+DRAFT = "config_draft"
 STALE = (
     "Пока вы редактировали, другой администратор сохранил версию {latest}. Ваши изменения не "
     "сохранены и остались в форме: сверьтесь с историей и сохраните снова."
@@ -98,11 +98,9 @@ def preview():
         if htmx:
             return render_template("admin/_preview.html", problems=problems), 400
         return _form_page(values, base=base, problems=problems, status=400)
-    drafts = session.setdefault(DRAFTS, {})
-    key = secrets.token_urlsafe(8)
-    drafts.clear()  # one draft at a time
-    drafts[key] = {"primary": config.branding.primary_color, "accent": config.branding.accent_color}
-    session.modified = True
+    key = secrets.token_urlsafe(8)  # a new stylesheet address for every preview
+    session[DRAFT] = {"key": key, "primary": config.branding.primary_color,
+                      "accent": config.branding.accent_color}  # fmt: skip
     shown = {"config": config, "key": key}
     if htmx:
         return render_template("admin/_preview.html", preview=shown, problems={})
@@ -112,7 +110,9 @@ def preview():
 @bp.get("/config/preview.css")
 @regional_admin_required
 def preview_css():
-    draft = (session.get(DRAFTS) or {}).get(request.args.get("d", "")) or abort(404)
+    draft = session.get(DRAFT) or {}
+    if not draft or draft["key"] != request.args.get("d"):
+        abort(404)
     response = make_response(render_template("admin/preview.css", draft=draft))
     response.mimetype = "text/css"
     return response
