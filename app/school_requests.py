@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.extensions import db
@@ -166,7 +167,12 @@ def send_mismatch_report(
 
 def requests_of(user: User, model: type) -> list:
     """The person's own requests of one kind, newest first."""
-    query = select(model).filter_by(user_id=user.id).order_by(model.created_at.desc())
+    query = (
+        select(model)
+        .filter_by(user_id=user.id)
+        .options(selectinload(model.school))
+        .order_by(model.created_at.desc())
+    )
     return list(db.session.scalars(query))
 
 
@@ -192,6 +198,7 @@ def queue(admin: User, model: type) -> list:
     query = (
         select(model)
         .where(model.tenant == admin.tenant, model.school_id.in_(schools_of(admin)))
+        .options(*([selectinload(MismatchReport.record)] if model is MismatchReport else []))
         .order_by((model.status == PENDING).desc(), model.created_at.desc())
     )
     return list(db.session.scalars(query))
