@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, has_request_context, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 TITLES = {
@@ -29,6 +29,11 @@ MESSAGES = {
 }
 
 
+# An error page answering an htmx request replaces the page's main area, whatever part the
+# request meant to update (base.html lets htmx swap 4xx and 5xx answers).
+HTMX_WHOLE_MAIN = [("HX-Retarget", "#main"), ("HX-Reselect", "#main"), ("HX-Reswap", "outerHTML")]
+
+
 def render_error(code: int, message: str | None = None, headers=()):
     body = render_template(
         "errors/error.html",
@@ -36,7 +41,20 @@ def render_error(code: int, message: str | None = None, headers=()):
         title=TITLES.get(code, "Ошибка"),
         message=message or MESSAGES.get(code, MESSAGES[500]),
     )
+    if has_request_context() and request.headers.get("HX-Request") == "true":
+        headers = [*headers, *HTMX_WHOLE_MAIN]
     return body, code, list(headers)
+
+
+def htmx_redirects(response: Response) -> Response:
+    """A redirect answering an htmx request (to the login page when a session ended, say) is a
+    change of page, not a fragment to swap in: tell htmx to navigate."""
+    if response.status_code in (301, 302, 303, 307, 308) and (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    ):
+        location = response.headers["Location"]
+        response = Response(status=200, headers={"HX-Redirect": location})
+    return response
 
 
 def _http_error(error: HTTPException):
@@ -54,3 +72,4 @@ def _server_error(error: InternalServerError):
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
+    app.after_request(htmx_redirects)

@@ -55,3 +55,18 @@ def test_week_navigation_and_child_switching(walk, javascript):  # noqa: F811
         assert w.page.evaluate("window.stillThisPage") is True  # swapped in place by htmx
         w.page.go_back()  # the pushed address restores the previous state
         w.page.wait_for_url(re.compile(r"week=2026-W48"))
+
+
+@pytest.mark.scenario("P1", region="kaluga")
+def test_an_error_during_an_htmx_swap_shows_the_branded_page(walk):  # noqa: F811
+    w = walk("kaluga", "P1")
+    w.esia_login("P1")
+    w.open("/diary/?week=2026-W47")
+    # A child the parent is not linked to, asked for the way the switcher asks (htmx).
+    w.page.evaluate(
+        "htmx.ajax('GET', '/diary/?child=999999', {target: '#diary', swap: 'outerHTML'})"
+    )
+    expect(w.page.locator("main h1")).to_have_text("Страница не найдена")
+    w.shot("htmx-404")
+    assert w.page.locator("main header, main footer").count() == 0  # not a page in a page
+    assert w.page.locator("header.site-header").count() == 1

@@ -219,3 +219,19 @@ def test_every_view_of_a_childs_diary_is_audited(browser, live):
         views = db.session.scalars(select(AuditEvent).filter_by(kind="diary_viewed")).all()
     assert [(v.detail["student_id"], v.detail["role"]) for v in views][-1] == (dasha, "guardian")
     assert views[-1].detail["week"] == WEEK and views[-1].actor_id is not None
+
+
+def test_htmx_errors_replace_the_main_area_and_redirects_change_page(browser, live):
+    b = browser("mosreg")
+    b.esia_login("P1")
+    htmx = {"HX-Request": "true"}
+    missing = b.get("/diary/", params={"child": 999999}, headers=htmx)
+    assert missing.status_code == 404 and "Страница не найдена" in missing.text
+    assert (missing.headers["HX-Retarget"], missing.headers["HX-Reswap"]) == ("#main", "outerHTML")
+    assert "HX-Retarget" not in b.get("/diary/", params={"child": 999999}).headers
+
+    b.http.cookies.clear()  # the session is over: the next swap must become a page change
+    ended = b.get("/diary/", params={"week": WEEK}, headers=htmx, allow_redirects=False)
+    assert ended.status_code == 200 and ended.text == ""
+    assert ended.headers["HX-Redirect"].startswith("/login?next=")
+    assert b.get("/diary/", allow_redirects=False).status_code == 302  # without htmx: as before
