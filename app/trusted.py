@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import and_, select
@@ -22,9 +23,12 @@ from app import audit
 from app.accounts import contact_key
 from app.extensions import db
 from app.identity.types import normalize_name
-from app.models import Guardianship, Notification, Person, TrustedGrant, TrustedGrantChild, User
+from app.models import Guardianship, Notification, TrustedGrant, TrustedGrantChild, User
 from app.models.trusted import ACCEPTED, DECLINED, LEFT, REVOKED, SENT
 from app.tenants import Tenant
+
+if TYPE_CHECKING:
+    from app.diary import Student
 
 SERVICES = {"diary": "Электронный дневник"}
 INVITATION = "trusted_invitation"
@@ -102,10 +106,11 @@ class InviteRefused(ValueError):
 
 
 def invite(
-    tenant: Tenant, parent: User, invitee: User, children: Iterable[Person], request_key: str
+    tenant: Tenant, parent: User, invitee: User, children: Iterable[Student], request_key: str
 ) -> TrustedGrant:
     """Send the invitation, once per wizard run (``request_key``): a second «Отправить»,
-    or the same form in two tabs, finds the first invitation."""
+    or the same form in two tabs, finds the first invitation. ``children``: the parent's,
+    as the registry links them now (``app.diary.people.linked_children``)."""
     existing = _by_key(tenant, parent, request_key)
     if existing is not None:
         return existing

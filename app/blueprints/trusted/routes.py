@@ -18,7 +18,7 @@ from app.diary.people import linked_children
 from app.extensions import db, htmx, limiter
 from app.identity import offered_methods
 from app.identity.types import normalize_phone, normalize_snils
-from app.models import Person, User
+from app.models import User
 from app.models.base import db_id
 from app.school_registry import snils_is_valid
 from app.tenants import tenant_required
@@ -187,9 +187,8 @@ def send():
     chosen = [c for c in children if c.id in state["children"]]
     if invitee is None or invitee.tenant != g.tenant.slug or not chosen:
         return redirect(url_for("trusted.start"))
-    people = [db.session.get(Person, c.id) for c in chosen]
     try:
-        trusted.invite(g.tenant, current_user, invitee, people, state["key"])
+        trusted.invite(g.tenant, current_user, invitee, chosen, state["key"])
     except trusted.InviteRefused:
         abort(400)
     flash("Приглашение отправлено доверенному лицу в раздел «Уведомления» портала.", "success")
