@@ -7,7 +7,7 @@ from app.access import Outcome
 from app.accounts import sign_in
 from app.consent import give_own
 from app.extensions import db, htmx
-from app.models import JoinRequest, MismatchReport, Person, User
+from app.models import JoinRequest, MismatchReport, User
 from app.models.base import db_id
 from app.tenants import tenant_required
 
@@ -181,10 +181,3 @@ def choose_role():
         session["role"] = chosen
         return redirect(url_for("diary.home"))
     return render_template("access/choose_role.html", roles=roles, labels=ROLE_LABELS)
-
-
-def children_names(ids: list[int]) -> list[str]:
-    if not ids:
-        return []
-    people = db.session.scalars(db.select(Person).where(Person.id.in_(ids))).all()
-    return [person.full_name for person in sorted(people, key=lambda p: ids.index(p.id))]
