@@ -216,7 +216,9 @@ def test_every_view_of_a_childs_diary_is_audited(browser, live):
     with live.portal_app.app_context():
         from app.models import AuditEvent
 
-        views = db.session.scalars(select(AuditEvent).filter_by(kind="diary_viewed")).all()
+        views = db.session.scalars(
+            select(AuditEvent).filter_by(kind="diary_viewed").order_by(AuditEvent.id)
+        ).all()
     assert [(v.detail["student_id"], v.detail["role"]) for v in views][-1] == (dasha, "guardian")
     assert views[-1].detail["week"] == WEEK and views[-1].actor_id is not None
 

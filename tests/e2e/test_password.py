@@ -192,9 +192,9 @@ def test_school_admin_issues_and_resets_credentials(browser, live):
 
     with live.portal_app.app_context():
         events = db.session.scalars(
-            select(AuditEvent).where(
-                AuditEvent.kind.in_(["credentials_issued", "credentials_reset"])
-            )
+            select(AuditEvent)
+            .where(AuditEvent.kind.in_(["credentials_issued", "credentials_reset"]))
+            .order_by(AuditEvent.id)
         ).all()
     assert [e.kind for e in events] == ["credentials_issued", "credentials_reset"]
     for event in events:
