@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from datetime import date
@@ -9,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import import_string
 
 from app import errors, health, security, sessions, settings, tenants
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
-from app.identity.types import format_snils
+from app.identity.types import format_snils, mask_date, mask_email, mask_phone, mask_snils
 from app.models.base import MAX_ID
 from app.tenants.assets import logo_url
 
@@ -30,6 +32,16 @@ def _load_user(user_id: str):
     if user is None or tenant is None or user.tenant != tenant.slug or user.disabled:
         return None
     return user
+
+
+def _let_a_lost_connection_go(error: BaseException | None) -> None:
+    """A connection the database dropped (a restart) fails even its rollback at the end of a
+    request: invalidate it, so the pool replaces it, instead of failing the response."""
+    try:
+        db.session.close()
+    except SQLAlchemyError:
+        with contextlib.suppress(SQLAlchemyError):
+            db.session().invalidate()
 
 
 class RowIdConverter(IntegerConverter):
@@ -64,6 +76,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     security.init_app(app)
     errors.init_app(app)
     db.init_app(app)
+    app.teardown_appcontext(_let_a_lost_connection_go)  # runs before Flask-SQLAlchemy's own
     migrate.init_app(app, db, directory=str(settings.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
@@ -74,15 +87,18 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     login_manager.user_loader(_load_user)
     app.extensions["diary"] = import_string(app.config["DIARY_BACKEND"])()
     app.jinja_env.filters["snils"] = format_snils
+    # Personal data is shown masked unless a person asked, and was audited, to see it whole.
+    app.jinja_env.filters["masked_snils"] = mask_snils
+    app.jinja_env.filters["masked_email"] = mask_email
+    app.jinja_env.filters["masked_phone"] = mask_phone
+    app.jinja_env.filters["masked_date"] = mask_date
     app.jinja_env.filters["ru_date"] = ru_date
     app.jinja_env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.globals["logo_url"] = logo_url
 
     from app.blueprints import register_blueprints
     from app.cli import register_commands
-    from app.identity import load_providers
 
-    load_providers()
     app.url_map.converters["int"] = RowIdConverter
     register_blueprints(app)
     register_commands(app)

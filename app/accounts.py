@@ -1,4 +1,5 @@
-"""Accounts: the portal's user for an external identity, and starting a signed-in session."""
+"""Accounts: the portal's user for an external identity, regional administrators, disabling
+an account, and structural roles («Настройки аккаунта»)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,15 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-from flask import current_app, session
-from flask_login import login_user
+from flask import current_app
 from sqlalchemy import select
 
 from app import audit
-from app.access import Decision
 from app.extensions import db
 from app.identity import ExternalIdentity
 from app.identity.types import normalize_name, normalize_phone, normalize_snils
 from app.models import RegionalAdmin, StructuralRole, User
+from app.sessions import end_sessions
 from app.tenants import Tenant
 
 
@@ -72,18 +72,6 @@ def revoke_regional_admin(tenant: str, issuer: str, subject: str) -> bool:
     audit.record("regional_admin_revoked", tenant=tenant, commit=False, user_id=user.id)
     db.session.commit()
     return True
-
-
-def end_sessions(user: User, *, keep_sid: str | None = None, reason: str) -> int:
-    """End the user's sessions in this region (all but ``keep_sid``), audited."""
-    from app.sessions import current_store, digest
-
-    keep = digest(keep_sid) if keep_sid else None
-    ended = current_store(current_app).delete_user(user.tenant, user.id, keep=keep)
-    audit.record("sessions_ended", tenant=user.tenant, actor_id=user.id, commit=False,
-                 reason=reason, count=ended)  # fmt: skip
-    db.session.commit()
-    return ended
 
 
 def disable_user(user: User) -> None:
@@ -148,57 +136,3 @@ def delete_role(user: User, role_id: int) -> StructuralRole:
     audit.record("role_deleted", actor_id=user.id, commit=False, role=role.kind)
     db.session.commit()
     return role
-
-
-def decision_summary(decision: Decision) -> dict:
-    """What the session keeps of a decision: ids and kinds only, no personal data."""
-    return {
-        "outcome": decision.outcome.value,
-        "person_id": decision.person_id,
-        "roles": [
-            {
-                "kind": role.kind.value,
-                "children": [c.person.id for c in role.children],
-                "waiting": [c.person.id for c in role.waiting],
-            }
-            for role in decision.roles
-        ],
-        "differing": list(decision.differing),
-        "near_id": decision.near_id,
-        "missing": list(decision.missing),
-        "is_minor": decision.is_minor,
-    }
-
-
-def sign_in(user: User, access: dict) -> None:
-    """The person is in: their account is linked to the matched record, their structural
-    roles follow the decision, and a single role is chosen for them."""
-    user.person_id = access["person_id"]
-    user.last_login_at = datetime.now(UTC)
-    sync_roles(user, [role["kind"] for role in access["roles"]])
-    login_user(user)
-    if len(access["roles"]) == 1:
-        session["role"] = access["roles"][0]["kind"]
-
-
-def begin_session(
-    user: User, decision: Decision, *, kind: str, provider_session: str | None, **detail
-):
-    """Start a fresh session: nothing from before the login survives (no fixation)."""
-    session.clear()
-    session.rotate()
-    session["idp"] = {"kind": kind, "session": provider_session}
-    session["access"] = {**decision_summary(decision), "method": kind}
-    if decision.granted:
-        sign_in(user, session["access"])
-    else:
-        session["pending_user_id"] = user.id
-    audit.record(
-        "login_succeeded" if decision.granted else "login_stopped",
-        actor_id=user.id,
-        commit=False,
-        method=kind,
-        outcome=decision.outcome.value,
-        **detail,
-    )
-    db.session.commit()

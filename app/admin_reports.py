@@ -16,8 +16,15 @@ from app.audit import clean
 from app.extensions import db
 from app.models import AuditEvent, School
 
-METHOD_LABELS = {"esia": "Госуслуги", "oidc": "mos.ru / OpenID Connect",
-                 "password": "Вход по логину", "consent": "после согласия"}  # fmt: skip
+# A stopped login that the person's own consent let in (the «method» of its success row).
+AFTER_CONSENT = {"consent": "после согласия"}
+
+
+def method_labels(methods) -> dict[str, str]:
+    """The region's login methods by kind, with their buttons' words."""
+    return {method.kind: method.label for method in methods} | AFTER_CONSENT
+
+
 REASON_LABELS = {
     "not_found": "дневник не найден",
     "email_missing": "нет электронной почты",

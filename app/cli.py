@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import shlex
 from pathlib import Path
 
@@ -19,6 +18,8 @@ esia = AppGroup("esia", help="Госуслуги (ESIA) credentials.")
 demo = AppGroup("demo", help="The demo data set and its keys.")
 qa = AppGroup("qa", help="Checks for QA.")
 admin = AppGroup("admin", help="Regional administrators (appointed here, never self-service).")
+accounts = AppGroup("accounts", help="People's portal accounts (erasure on request).")
+audit_group = AppGroup("audit", help="The audit trail (retention).")
 
 
 def _tenant_option():
@@ -64,7 +65,7 @@ def export(output: Path | None) -> None:
 @_tenant_option()
 def import_registry(path: Path, tenant: str) -> None:
     """Import schools, classes, people and their links from a .jsonl or .csv file."""
-    from app.school_registry import RegistryImportError, import_text
+    from app.schools.registry import RegistryImportError, import_text
 
     if current_registry().get(tenant) is None:
         raise click.BadParameter(f"no region {tenant!r}", param_hint="--tenant")
@@ -93,16 +94,18 @@ def make_test_cert(directory: Path, name: str) -> None:
     click.echo(f"client_certificate_hash: {certificate_hash(cert.read_bytes())}")
 
 
-def demo_key_paths(directory: Path) -> dict[str, Path]:
-    """The environment variables regions.yaml names, pointed at the demo's key files."""
-    paths = {"EMULATOR_SIGNING_KEY_FILE": directory / "emulator" / "key.pem"}
+def demo_environment(directory: Path) -> dict[str, str]:
+    """The environment the demo needs: the emulator's signing key, and what each region's
+    provider needs (its keys or client secret), made once under ``directory``."""
+    from app.identity import region_provider
+    from idp_emulator.keys import make_signing_key
+
+    if not (directory / "emulator" / "key.pem").exists():
+        make_signing_key(directory / "emulator")
+    environment = {"EMULATOR_SIGNING_KEY_FILE": str((directory / "emulator" / "key.pem").resolve())}
     for tenant in current_registry():
-        provider = tenant.config.identity_provider
-        if provider.kind == "esia":
-            paths[provider.client_certificate_file_env] = directory / tenant.slug / "cert.pem"
-            paths[provider.private_key_file_env] = directory / tenant.slug / "key.pem"
-            paths[provider.provider_certificate_file_env] = directory / "emulator" / "cert.pem"
-    return paths
+        environment.update(region_provider(tenant).demo_environment(tenant, directory))
+    return environment
 
 
 @demo.command("keys")
@@ -110,30 +113,8 @@ def demo_key_paths(directory: Path) -> dict[str, Path]:
 def demo_keys(directory: Path) -> None:
     """Make the demo's keys and client secrets (once) and print the environment that names
     them, for `eval`."""
-    from app.identity.esia.gost import make_test_certificate
-    from idp_emulator.keys import make_signing_key
-
-    if not (directory / "emulator" / "key.pem").exists():
-        make_signing_key(directory / "emulator")
-    for tenant in current_registry():
-        if (
-            tenant.config.identity_provider.kind == "esia"
-            and not (directory / tenant.slug / "cert.pem").exists()
-        ):
-            make_test_certificate(directory / tenant.slug, f"Моя школа ({tenant.name})")
-    for name, path in demo_key_paths(directory).items():
-        click.echo(f"export {name}={shlex.quote(str(path.resolve()))}")
-    for tenant in current_registry():
-        provider = tenant.config.identity_provider
-        if provider.kind == "oidc" and provider.client_secret_env:
-            secret_file = directory / tenant.slug / "client-secret"
-            if not secret_file.exists():
-                secret_file.parent.mkdir(parents=True, exist_ok=True)
-                secret_file.write_text(secrets.token_urlsafe(32))
-                secret_file.chmod(0o600)
-            click.echo(
-                f"export {provider.client_secret_env}={shlex.quote(secret_file.read_text())}"
-            )
+    for name, value in demo_environment(directory).items():
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 @demo.command("seed")
@@ -203,6 +184,43 @@ def admin_revoke(tenant: str, issuer: str | None, subject: str) -> None:
     click.echo(f"{tenant}: {subject} is no longer a regional administrator")
 
 
+@accounts.command("erase")
+@_admin_options
+@click.option("--reason", default="", help="Why (the request's number, say); audited.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def accounts_erase(tenant: str, issuer: str | None, subject: str, reason: str, yes: bool) -> None:
+    """Destroy a person's portal data on their request (152-ФЗ art. 21); the audit trail
+    stays, with the person pseudonymised."""
+    from sqlalchemy import select
+
+    from app.erasure import erase_user
+    from app.extensions import db
+    from app.models import User
+
+    user = db.session.scalar(select(User).filter_by(
+        tenant=tenant, issuer=_issuer(tenant, issuer), subject=subject))  # fmt: skip
+    if user is None:
+        raise click.ClickException(f"no account {subject} in {tenant}")
+    if not yes:
+        click.confirm(f"Erase the portal data of user {user.id} in {tenant}?", abort=True)
+    erased = erase_user(user, by=None, reason=reason)
+    removed = ", ".join(f"{key} {count}" for key, count in erased.removed.items() if count)
+    click.echo(f"{tenant}: erased as {erased.pseudonym} ({removed or 'nothing else kept'})")
+
+
+@audit_group.command("purge")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Keep this many days (default: AUDIT_RETENTION_DAYS).")  # fmt: skip
+def audit_purge(days: int | None) -> None:
+    """Delete audit and login events older than the retention (meant for cron)."""
+    from datetime import timedelta
+
+    from app.erasure import purge_events
+
+    deleted = purge_events(older_than=timedelta(days=days) if days else None)
+    click.echo(f"deleted {deleted} events")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (regions, registry, esia, demo, qa, admin):
+    for group in (regions, registry, esia, demo, qa, admin, accounts, audit_group):
         app.cli.add_command(group)

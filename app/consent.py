@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.extensions import db
@@ -22,10 +23,17 @@ def _existing(kind: str, user: User, student_id: int | None) -> Consent | None:
 
 
 def _give(kind: str, user: User, student_id: int | None) -> Consent:
+    """The one consent of its kind for (person, student): made, or given again. Two
+    submissions at once make one row: the loser of the race finds the winner's."""
     consent = _existing(kind, user, student_id)
     if consent is None:
-        consent = Consent(tenant=user.tenant, kind=kind, user_id=user.id, student_id=student_id)
-        db.session.add(consent)
+        try:
+            with db.session.begin_nested():
+                consent = Consent(tenant=user.tenant, kind=kind, user_id=user.id,
+                                  student_id=student_id)  # fmt: skip
+                db.session.add(consent)
+        except IntegrityError:
+            consent = _existing(kind, user, student_id)
     consent.given_at, consent.revoked_at = datetime.now(UTC), None
     return consent
 

@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app import passwords
 from app.accounts import contact_key, grant_regional_admin
 from app.extensions import db
-from app.identity.esia.protocol import ISSUER
+from app.identity import offered_methods, provider_class, region_provider
+from app.identity.password.credentials import hasher
 from app.identity.types import normalize_name
 from app.models import Consent, PasswordCredential, Person, User
-from app.school_registry import ImportReport, import_records
+from app.schools.registry import ImportReport, import_records
 from app.tenants import Tenant
 from idp_emulator.personas import Personas, load_personas
 
@@ -66,14 +66,6 @@ def registry_records(
     yield from enumerate(records, start=1)
 
 
-def esia_contacts(personas: Personas) -> dict[str, dict]:
-    """In ESIA regions the schools hold what the Госуслуги account holds."""
-    return {
-        account.human.key: {"email": account.email, "phone": account.mobile}
-        for account in personas.esia.values()
-    }
-
-
 def _user(tenant: str, personas: Personas, persona_id: str, issuer: str) -> User:
     account = personas.account(persona_id)
     subject = getattr(account, "oid", None) or account.sub
@@ -108,7 +100,7 @@ def _consent(tenant: str, kind: str, user: User, student_id: int | None) -> None
 @cache
 def _demo_hash(password: str) -> str:
     """Hashed once per process: argon2id is slow on purpose, and the demo seeds often."""
-    return passwords.hasher.hash(password)
+    return hasher.hash(password)
 
 
 def _password_login(tenant: str, item: dict[str, str]) -> None:
@@ -124,14 +116,12 @@ def _password_login(tenant: str, item: dict[str, str]) -> None:
 def seed(tenant: Tenant, personas: Personas | None = None) -> ImportReport:
     """Load the personas of the region's kind of provider; idempotent."""
     personas = personas or load_personas()
-    slug, provider = tenant.slug, tenant.config.identity_provider
-    esia = provider.kind == "esia"
-    registry = personas.registry if esia else personas.moscow_registry
-    contacts = esia_contacts(personas) if esia else registry.get("contacts", {})
-    lines = registry_records(personas, registry, TOWNS.get(slug, ""), contacts)
+    slug, provider = tenant.slug, region_provider(tenant)
+    chosen = personas.profile(provider.demo_personas)
+    lines = registry_records(personas, chosen.registry, TOWNS.get(slug, ""), chosen.contacts)
     report = import_records(slug, lines, source="demo")
-    accounts = personas.esia if esia else personas.mosru
-    issuer = ISSUER if esia else provider.issuer
+    accounts = chosen.accounts
+    issuer = provider.issuer_of(tenant.config.identity_provider)
     returning = personas.portal
     for persona_id in (p for p in returning.get("own_consents", []) if p in accounts):
         _consent(slug, "own", _user(slug, personas, persona_id, issuer), None)
@@ -142,7 +132,7 @@ def seed(tenant: Tenant, personas: Personas | None = None) -> ImportReport:
     for item in (i for i in returning.get("parental_consents", []) if i["guardian"] in accounts):
         guardian = _user(slug, personas, item["guardian"], issuer)
         _consent(slug, "parental", guardian, _person(slug, item["student"]).id)
-    if esia:
+    if any(provider_class(m.kind).traits.school_issued for m in offered_methods(tenant)):
         for item in returning.get("password_logins", []):
             _password_login(slug, item)
     db.session.commit()

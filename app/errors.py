@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+
 from flask import Flask, Response, has_request_context, render_template, request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.sessions import StoreUnavailable
+
+# What a database or session store that does not answer raises: a 503, never a 500.
+UNAVAILABLE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    StoreUnavailable,
+)
 
 TITLES = {
     400: "Запрос не выполнен",
@@ -57,19 +75,69 @@ def htmx_redirects(response: Response) -> Response:
     return response
 
 
+def _plural(n: int, one: str, few: str, many: str) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    return few if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else many
+
+
+def retry_in(seconds: int) -> str:
+    """``Retry-After`` in words: «Попробуйте снова через 45 секунд.»"""
+    if seconds < 60:
+        n, unit = max(seconds, 1), ("секунду", "секунды", "секунд")
+    else:
+        n, unit = -(-seconds // 60), ("минуту", "минуты", "минут")
+    return f"Попробуйте снова через {n} {_plural(n, *unit)}."
+
+
 def _http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
     # Keep what the exception says about the response (Allow, Retry-After), not its body type.
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-    return render_error(error.code, headers=headers)
+    message = None
+    if error.code == 429:
+        message = f"Слишком много неудачных попыток. {retry_in(_seconds_to_wait())}"
+    return render_error(error.code, message, headers=headers)
+
+
+def _seconds_to_wait() -> int:
+    """Until the limit that refused this request lets the next attempt through (what its
+    Retry-After header will say)."""
+    from app.extensions import limiter
+
+    current = limiter.current_limit
+    return max(1, int(current.reset_at - time.time()) + 1) if current else 60
+
+
+def _unavailable(error: Exception):
+    """The database or the session store did not answer: the branded 503, rendered without
+    asking either of them again (the person is shown as not signed in, nothing is saved)."""
+    from flask import current_app, g
+
+    from app.extensions import db
+
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
+    g._login_user = current_app.login_manager.anonymous_user()
+    current_app.logger.warning("503: %s did not answer (%s)", _cause(error),
+                               type(error).__name__)  # fmt: skip
+    return render_error(503, headers=[("Retry-After", "30")])
+
+
+def _cause(error: Exception) -> str:
+    return "the database" if isinstance(error, SQLAlchemyError) else "the session store"
 
 
 def _server_error(error: InternalServerError):
+    if isinstance(error.original_exception, UNAVAILABLE_ERRORS):
+        return _unavailable(error.original_exception)
     return render_error(500)
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.register_error_handler(unavailable, _unavailable)
     app.after_request(htmx_redirects)

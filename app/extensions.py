@@ -19,5 +19,7 @@ htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Войдите, чтобы открыть эту страницу."
+# No flashed message: it would start a session for every anonymous visit of a page behind
+# the login. The login page says it itself when it is given ``next``.
+login_manager.login_message = None
 login_manager.session_protection = None  # sessions are rotated at login and checked per tenant

@@ -7,13 +7,12 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import requests
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.identity import offered_methods
+from app.identity import offered_methods, region_provider
 from app.models import Enrolment, Person, School
 from app.tenants import Tenant, TenantRegistry
 
@@ -44,13 +43,12 @@ class RegionCheck:
 
 
 def probe_provider(tenant: Tenant, timeout: float = PROBE_TIMEOUT) -> Probe:
-    """A lightweight request that any live provider answers (ESIA: its authorize endpoint
-    without parameters; OIDC: discovery, or the JWKS when there is none)."""
-    config = tenant.config.identity_provider
-    if config.kind == "esia":
-        url, need_ok = config.base_url.rstrip("/") + config.authorize_path, False
-    else:
-        url, need_ok = (config.discovery_url or config.jwks_uri), True
+    """A lightweight request that any live provider answers (each kind says which: ESIA its
+    authorize endpoint without parameters, OpenID Connect its discovery or JWKS)."""
+    target = region_provider(tenant).probe(tenant.config.identity_provider)
+    if target is None:
+        return Probe(True, "nothing to reach", 0.0)
+    url, need_ok = target
     started = time.monotonic()
     try:
         response = requests.get(url, timeout=timeout, allow_redirects=False)
@@ -66,21 +64,8 @@ def probe_provider(tenant: Tenant, timeout: float = PROBE_TIMEOUT) -> Probe:
 
 def config_problems(tenant: Tenant, env: Mapping[str, str]) -> list[str]:
     """What the validated configuration still needs from the environment."""
-    config = tenant.config.identity_provider
-    names = (
-        [config.client_certificate_file_env, config.private_key_file_env,
-         config.provider_certificate_file_env]
-        if config.kind == "esia"
-        else [config.client_secret_env] if config.client_secret_env else []
-    )  # fmt: skip
-    problems = []
-    for name in names:
-        value = env.get(name)
-        if not value:
-            problems.append(f"{name} is not set")
-        elif config.kind == "esia" and not Path(value).is_file():
-            problems.append(f"{name}: no file at that path")
-    return problems
+    provider = region_provider(tenant)
+    return provider.environment_problems(tenant.config.identity_provider, env)
 
 
 def registry_counts(tenant: Tenant) -> dict[str, int]:

@@ -62,6 +62,8 @@ def form_targets(tenant) -> str:
 
 def _set_headers(https: bool):
     def set_headers(response: Response) -> Response:
+        from app.signin import current_access
+
         csp = CONTENT_SECURITY_POLICY.format(form_targets=form_targets(g.get("tenant")))
         response.headers.setdefault("Content-Security-Policy", csp)
         for name, value in BASE_HEADERS.items():
@@ -69,7 +71,7 @@ def _set_headers(https: bool):
         if https:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         # Pages for a signed-in (or half signed-in) person carry personal data: never cached.
-        if request.endpoint != "static" and (session.get("_user_id") or session.get("access")):
+        if request.endpoint != "static" and (session.get("_user_id") or current_access()):
             response.cache_control.no_store = True
             response.cache_control.public = False
         return response
@@ -86,8 +88,10 @@ def _csrf_refused(error: CSRFError):
 
 
 def _refuse_nul_bytes():
-    """No form field or query parameter has a reason to hold a NUL byte, and PostgreSQL text
-    cannot store one: such a request gets a clear 400, never a 500 further down."""
+    """No path, form field or query parameter has a reason to hold a NUL byte, and PostgreSQL
+    text cannot store one: such a request gets a clear 400, never a 500 further down."""
+    if "\x00" in request.path:
+        abort(400)
     for values in (request.args, request.form):
         if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
             abort(400)

@@ -18,13 +18,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
+from redis.exceptions import RedisError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
+from app import audit
 from app.extensions import db
-from app.models import ServerSession
+from app.models import ServerSession, User
+from app.sealing import InvalidToken, seal, unseal
 from app.tenants import current_registry
 
 # last_seen is written at most this often for requests that change nothing.
@@ -34,6 +38,26 @@ TOUCH_INTERVAL = 60
 def now() -> float:
     """The sessions' clock (tests freeze it)."""
     return time.time()
+
+
+class StoreUnavailable(Exception):
+    """The session store (Redis, or the database) did not answer: a branded 503."""
+
+
+STORE_ERRORS = (RedisError, SQLAlchemyError, OSError)
+
+
+SEALED = "sealed"
+
+
+def _opened(data: dict[str, Any]) -> dict[str, Any]:
+    """A record's contents: sealed (as written now), or as written before sealing."""
+    if SEALED not in data:
+        return data
+    try:
+        return unseal(data[SEALED])
+    except InvalidToken:  # sealed under another key: the session is void
+        return {}
 
 
 def digest(sid: str) -> str:
@@ -162,6 +186,9 @@ class PortalSession(CallbackDict, SessionMixin):
         self.modified = False
         self.rotate_requested = False
         self.destroy_requested = False
+        # The store did not answer when the session was read: nothing is saved, and the
+        # request ends in the branded 503 (see init_app).
+        self.unavailable = False
 
     def rotate(self) -> None:
         """A new id at login: whatever an attacker planted before is worth nothing now."""
@@ -196,7 +223,13 @@ class ServerSessionInterface(SessionInterface):
         if not sid or tenant is None:
             return PortalSession()
         key = digest(sid)
-        record = self.store.load(key)
+        try:
+            record = self.store.load(key)
+        except STORE_ERRORS as error:
+            app.logger.warning("the session store did not answer: %s", type(error).__name__)
+            session = PortalSession()
+            session.unavailable = True
+            return session
         if record is None or record.tenant != tenant:
             return PortalSession()
         idle, absolute = _policy_limits(tenant)
@@ -204,9 +237,18 @@ class ServerSessionInterface(SessionInterface):
         if moment - record.last_seen > idle or moment - record.created > absolute:
             self.store.delete(key)
             return PortalSession()
-        return PortalSession(record.data, sid=sid, record=record)
+        return PortalSession(_opened(record.data), sid=sid, record=record)
 
     def save_session(self, app: Flask, session: PortalSession, response: Response) -> None:
+        if session.unavailable:
+            return
+        try:
+            self._save(app, session, response)
+        except STORE_ERRORS as error:
+            session.unavailable = True
+            raise StoreUnavailable("the session store did not answer") from error
+
+    def _save(self, app: Flask, session: PortalSession, response: Response) -> None:
         name = self.get_cookie_name(app)
         cookie = {
             "domain": None,
@@ -238,7 +280,9 @@ class ServerSessionInterface(SessionInterface):
         elif not session.modified and moment - record.last_seen < TOUCH_INTERVAL:
             return
         record.last_seen = moment
-        record.data = dict(session)
+        # The session's contents are sealed in the store: Redis and the database hold no
+        # personal data in the clear (app/sealing.py).
+        record.data = {SEALED: seal(dict(session))}
         user_id = session.get("_user_id")
         record.user_id = int(user_id) if user_id and str(user_id).isdigit() else None
         record.user_agent = request.user_agent.string or ""
@@ -281,9 +325,27 @@ def active_sessions(app: Flask, tenant: str, user_id: int, current_sid: str | No
     return sorted(sessions, key=lambda s: (not s.current, -s.last_seen.timestamp()))
 
 
+def _refuse_without_store():
+    from flask import abort, session
+
+    if getattr(session, "unavailable", False):
+        abort(503)
+
+
 def init_app(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
     store = (
         RedisStore(url, f"{app.config['REDIS_KEY_PREFIX']}:session:") if url else DatabaseStore()
     )
     app.session_interface = ServerSessionInterface(store)
+    app.before_request(_refuse_without_store)
+
+
+def end_sessions(user: User, *, keep_sid: str | None = None, reason: str) -> int:
+    """End the user's sessions in this region (all but ``keep_sid``), audited."""
+    keep = digest(keep_sid) if keep_sid else None
+    ended = current_store(current_app).delete_user(user.tenant, user.id, keep=keep)
+    audit.record("sessions_ended", tenant=user.tenant, actor_id=user.id, commit=False,
+                 reason=reason, count=ended)  # fmt: skip
+    db.session.commit()
+    return ended

@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("production", "development", "testing")
 
@@ -39,6 +41,21 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit():
         raise SettingsError(f"{name} must be a whole number, not {value!r}")
     return int(value)
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = environ.get(name, "")
+    if value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number <= 60:
+        raise SettingsError(
+            f"{name} must be a number of seconds above 0 and up to 60, not {value!r}"
+        )
+    return number
 
 
 def database_url(url: str) -> str:
@@ -72,6 +89,14 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
     elif len(secret_key) < 32:
         raise SettingsError("SECRET_KEY must be at least 32 characters")
 
+    data_key = environ.get("DATA_ENCRYPTION_KEY") or None
+    if data_key:
+        try:
+            Fernet(data_key)
+        except ValueError:
+            raise SettingsError(
+                "DATA_ENCRYPTION_KEY must be a Fernet key (32 bytes, url-safe base64)"
+            ) from None
     https = _flag(environ, "PORTAL_HTTPS", default=not development)
     emulator = environ.get("IDP_EMULATOR_URL") or None
     if emulator and not development:
@@ -88,6 +113,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         "REDIS_URL": environ.get("REDIS_URL") or None,
         "RATELIMIT_STORAGE_URI": environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
+        # Redis gone: the limits go on in this worker's memory rather than failing requests.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # One prefix for every Redis key of this deployment (sessions, limits).
         "REDIS_KEY_PREFIX": environ.get("REDIS_KEY_PREFIX", "myschool"),
         "RATELIMIT_KEY_PREFIX": environ.get("REDIS_KEY_PREFIX", "myschool") + ":limits",
@@ -117,6 +144,18 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
             if environ.get("TRUSTED_ACTIVATION_DELAY_HOURS")
             else None
         ),
+        # Every call to a provider in one request shares this much wall time (seconds); the
+        # gunicorn timeout (gunicorn.conf.py) stays well above it.
+        "LOGIN_DEADLINE_SECONDS": _float(environ, "LOGIN_DEADLINE_SECONDS", 10.0),
+        # Past the per-login backstop (100 failures an hour from any addresses), each further
+        # failed password attempt on that login is answered this late (seconds).
+        "LOGIN_BACKSTOP_DELAY_SECONDS": _float(environ, "LOGIN_BACKSTOP_DELAY_SECONDS", 1.0),
+        # Audit and login events are kept this long, then `flask audit purge` (cron) deletes
+        # them (152-ФЗ: no longer than the purpose needs; the region's rules may say longer).
+        "AUDIT_RETENTION_DAYS": _int(environ, "AUDIT_RETENTION_DAYS", 3 * 365),
+        # The key that seals personal data at rest (app/sealing.py); derived from SECRET_KEY
+        # when not given.
+        "DATA_ENCRYPTION_KEY": data_key,
         # How often a worker looks for regions' newly saved versions (seconds).
         "TENANT_REFRESH_SECONDS": _int(environ, "TENANT_REFRESH_SECONDS", 2),
         # The journal system behind the diary pages ("module:Class", a DiaryBackend).

@@ -24,4 +24,4 @@ echo
   --access-logfile - idp_emulator.wsgi:app &
 emulator=$!
 trap 'kill $emulator 2>/dev/null || true' EXIT INT TERM
-"$bin/gunicorn" --workers "${WORKERS:-2}" --bind "127.0.0.1:$port" --access-logfile - wsgi:app
+WORKERS="${WORKERS:-2}" PORT="$port" "$bin/gunicorn" -c gunicorn.conf.py wsgi:app

@@ -20,6 +20,7 @@ from app.tenants.loader import load_file
 
 from .esia import Client, Store
 from .esia import bp as esia_bp
+from .misbehaviour import Middleware, Misbehaviour
 from .mosru import MosStore, OidcClient
 from .mosru import bp as mosru_bp
 from .personas import load_personas
@@ -90,6 +91,8 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     app.extensions["esia_store"] = Store()
     app.extensions["mosru_store"] = MosStore()
     app.extensions["gost_verifier"] = make_verifier()
+    app.extensions["misbehaviour"] = misbehaviour = Misbehaviour()
+    app.wsgi_app = Middleware(app.wsgi_app, misbehaviour)
     app.register_blueprint(esia_bp)
     app.register_blueprint(mosru_bp)
     return app

@@ -33,6 +33,7 @@ from app.identity.esia import protocol
 from app.identity.esia.gost import certificate_hash
 
 from .logins import PendingLogins
+from .misbehaviour import iat_ahead
 from .personas import EsiaAccount
 
 bp = Blueprint("esia", __name__)
@@ -94,6 +95,8 @@ class Grant:
     session_id: str
     expires: float
     used: bool = False
+    # PKCE (RFC 7636): the challenge the authorization request carried, if any.
+    code_challenge: str | None = None
 
 
 @dataclass
@@ -175,6 +178,8 @@ def authorize():
         return _error_page(error)
     try:
         if params["response_type"] != "code" or not protocol.is_state(params["state"]):
+            raise EsiaError("007014")
+        if params.get("code_challenge") and params.get("code_challenge_method") != "S256":
             raise EsiaError("007014")
         _check_signed(client, params, protocol.authorize_message(params))
     except EsiaError as error:
@@ -263,6 +268,7 @@ def _issue_code(request_id: str):
             redirect_uri=params["redirect_uri"],
             session_id=session["sid"],
             expires=time.time() + CODE_TTL,
+            code_challenge=params.get("code_challenge") or None,
         )
     return _back_to_client(params["redirect_uri"], params["state"], code=code)
 
@@ -294,6 +300,12 @@ def token():
             raise EsiaError("007011", "invalid_grant")
         if grant.redirect_uri != params["redirect_uri"]:
             raise EsiaError("007023", "invalid_grant")
+        if grant.code_challenge is not None:
+            verifier = params.get("code_verifier", "")
+            if not verifier:
+                raise EsiaError("007014")
+            if protocol.pkce_challenge(verifier) != grant.code_challenge:
+                raise EsiaError("007011", "invalid_grant")
     except EsiaError as error:
         return _token_error(error)
     account = current_app.config["PERSONAS"].by_oid(grant.oid)
@@ -321,7 +333,7 @@ def _tokens(client: Client, account: EsiaAccount, grant: Grant) -> tuple[str, st
         {
             "nbf": now,
             "exp": now + TOKEN_TTL,
-            "iat": now,
+            "iat": now + iat_ahead(),
             "iss": issuer,
             "urn:esia:sid": grant.session_id,
             "urn:esia:sbj_id": int(account.oid),
@@ -343,7 +355,7 @@ def _tokens(client: Client, account: EsiaAccount, grant: Grant) -> tuple[str, st
             "sub": int(account.oid),
             "nbf": now,
             "exp": now + TOKEN_TTL,
-            "iat": now,
+            "iat": now + iat_ahead(),
             "auth_time": now,
             "amr": "PWD",
             "iss": issuer,

@@ -26,6 +26,7 @@ from flask import (
 from joserfc import jwt
 
 from .logins import PendingLogins
+from .misbehaviour import iat_ahead
 
 bp = Blueprint("mosru", __name__, url_prefix="/sps")
 
@@ -140,12 +141,16 @@ def token():
     if not verifier or challenge != grant["code_challenge"]:
         return _token_error("invalid_grant", "PKCE verification failed")
     now = int(time.time())
-    claims = {"iss": client.issuer, "aud": client.client_id, "sub": grant["sub"], "iat": now,
+    claims = {"iss": client.issuer, "aud": client.client_id, "sub": grant["sub"],
+              "iat": now + iat_ahead(),
               "exp": now + TOKEN_TTL, "auth_time": now}  # fmt: skip
     if grant.get("nonce"):
         claims["nonce"] = grant["nonce"]
-    header = {"alg": "RS256", "typ": "JWT", "kid": _config()["kid"]}
-    id_token = jwt.encode(header, claims, _config()["signing_key"])
+    key, kid = _config()["signing_key"], _config()["kid"]
+    rotated = current_app.extensions["misbehaviour"].signing_key
+    if rotated is not None:
+        key, kid = rotated, rotated.kid
+    id_token = jwt.encode({"alg": "RS256", "typ": "JWT", "kid": kid}, claims, key)
     access_token = secrets.token_urlsafe(32)
     with _store().lock:
         _store().tokens[access_token] = {"sub": grant["sub"], "expires": now + TOKEN_TTL}
@@ -174,5 +179,9 @@ def userinfo():
 
 @bp.get("/oauth/jwks")
 def jwks():
+    published = current_app.extensions["misbehaviour"].published_keys
+    if published is not None:
+        return jsonify(keys=[{**key.as_dict(private=False), "use": "sig", "alg": "RS256"}
+                             for key in published])  # fmt: skip
     public = _config()["signing_key"].as_dict(private=False)
     return jsonify(keys=[{**public, "kid": _config()["kid"], "use": "sig", "alg": "RS256"}])

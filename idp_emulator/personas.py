@@ -6,6 +6,7 @@ the school registry), so both always describe the same people.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -86,6 +87,27 @@ class Personas:
 
     def account(self, persona_id: str) -> EsiaAccount | MosAccount:
         return self.esia.get(persona_id) or self.mosru[persona_id]
+
+    def profile(self, name: str) -> PersonaSet:
+        """The personas of one of the emulator's profiles (``esia``, ``mosru``) and the school
+        registry of the regions that use it."""
+        if name == "esia":
+            # In ESIA regions the schools hold what the Госуслуги account holds.
+            contacts = {account.human.key: {"email": account.email, "phone": account.mobile}
+                        for account in self.esia.values()}  # fmt: skip
+            return PersonaSet(self.esia, self.registry, contacts)
+        if name == "mosru":
+            registry = self.moscow_registry
+            return PersonaSet(self.mosru, registry, registry.get("contacts", {}))
+        raise LookupError(f"the emulator has no {name!r} personas")
+
+
+@dataclass(frozen=True)
+class PersonaSet:
+    accounts: Mapping[str, EsiaAccount | MosAccount]
+    registry: dict[str, Any]
+    # The e-mail and phone the schools hold for each person.
+    contacts: Mapping[str, dict]
 
 
 def load_personas(today: date | None = None, path: Path = PERSONAS_FILE) -> Personas:

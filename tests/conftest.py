@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -16,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
-from app.settings import database_url
+from app.settings import PROJECT_ROOT, database_url
 
 REGION_SLUGS = ("mosreg", "kaluga", "tatarstan", "moscow")
 # Redis keys of this run (sessions, rate limits) carry this prefix and are removed at the end.
@@ -85,14 +86,30 @@ def redis_cleanup():
             client.delete(key)
 
 
-@pytest.fixture
-def app(database_uri):
-    app = create_app(test_environ(database_uri), {"TESTING": True})
-    yield app
+def regions_file(directory: Path, change) -> Path:
+    """config/regions.yaml as ``change(raw)`` leaves it (a region added, a field set), written
+    under ``directory``."""
+    raw = yaml.safe_load((PROJECT_ROOT / "config" / "regions.yaml").read_text(encoding="utf-8"))
+    change(raw)
+    path = directory / "regions.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def empty_tables(app) -> None:
+    """What a test wrote, gone: the next one starts from a migrated, empty database."""
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
+
+
+@pytest.fixture
+def app(database_uri):
+    app = create_app(test_environ(database_uri), {"TESTING": True})
+    yield app
+    empty_tables(app)
+    with app.app_context():
         db.engine.dispose()
 
 

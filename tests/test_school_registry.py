@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Enrolment, Guardianship, Person, School, StaffRole
-from app.school_registry import RegistryImportError, import_text, snils_is_valid
+from app.schools.registry import RegistryImportError, import_text, snils_is_valid
 
 GOOD_JSONL = "\n".join(
     json.dumps(record, ensure_ascii=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from app.school_requests import applicant_record
+from app.schools.requests import applicant_record
 
 NIKITA = {
     "last_name": "Учебный", "first_name": "Никита", "middle_name": "Павлович",

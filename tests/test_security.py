@@ -88,7 +88,7 @@ def test_unavailable_page_is_branded(app_with_probes, region_client):
 
 def test_hsts_when_served_over_https(database_uri):
     app = create_app(test_environ(database_uri, PORTAL_HTTPS="true"))
-    response = app.test_client().get("/login", base_url="https://mosreg.localhost/")
+    response = app.test_client().get("/login/password", base_url="https://mosreg.localhost/")
     assert_strict_headers(response, https=True)
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
@@ -117,9 +117,16 @@ def test_post_with_a_forged_token_is_refused(app_with_probes, region_client):
     assert response.status_code == 400
 
 
+def _page_of_a_kept_session(client) -> str:
+    """A page seen by someone the portal keeps a session for (an anonymous first view of the
+    login page keeps none; the password form's page starts one)."""
+    client.get("/login/password")
+    return client.get("/login").get_data(as_text=True)
+
+
 def test_htmx_sends_the_token_from_the_page_header(app_with_probes, region_client):
     client = region_client("kaluga")
-    page = client.get("/login").get_data(as_text=True)
+    page = _page_of_a_kept_session(client)
     token = page.split('hx-headers=\'{"X-CSRFToken": "', 1)[1].split('"', 1)[0]
     response = client.post("/_probe/echo", headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert response.status_code == 200
@@ -128,15 +135,15 @@ def test_htmx_sends_the_token_from_the_page_header(app_with_probes, region_clien
 
 def test_a_token_from_another_region_is_refused(app_with_probes, region_client):
     kaluga, mosreg = region_client("kaluga"), region_client("mosreg")
-    page = kaluga.get("/login").get_data(as_text=True)
+    page = _page_of_a_kept_session(kaluga)
     token = page.split('hx-headers=\'{"X-CSRFToken": "', 1)[1].split('"', 1)[0]
-    mosreg.get("/login")
+    _page_of_a_kept_session(mosreg)
     assert mosreg.post("/_probe/echo", headers={"X-CSRFToken": token}).status_code == 400
 
 
 def test_session_cookie_is_hardened_over_https(database_uri):
     app = create_app(test_environ(database_uri, PORTAL_HTTPS="true"))
-    response = app.test_client().get("/login", base_url="https://mosreg.localhost/")
+    response = app.test_client().get("/login/password", base_url="https://mosreg.localhost/")
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-session=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -146,7 +153,7 @@ def test_session_cookie_is_hardened_over_https(database_uri):
 
 
 def test_session_cookie_is_host_only_in_development(region_client):
-    response = region_client("mosreg").get("/login")
+    response = region_client("mosreg").get("/login/password")
     cookie = response.headers["Set-Cookie"]
     assert "Domain" not in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
@@ -186,17 +193,23 @@ def test_proxy_headers_are_read_for_the_configured_hops(database_uri):
     def remote():
         return jsonify(remote_addr=request.remote_addr, scheme=request.scheme)
 
-    response = app.test_client().get(
-        "/_probe/remote",
-        base_url="http://10.0.0.2/",
-        headers={
-            "X-Forwarded-For": "198.51.100.7, 203.0.113.9",
-            "X-Forwarded-Proto": "https",
-            "X-Forwarded-Host": "Kaluga.Localhost.",
-        },
-    )
-    # One hop trusted: the last address the proxy appended, and the host it was asked for.
+    forwarded = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9", "X-Forwarded-Proto": "https"}
+    client = app.test_client()
+    response = client.get("/_probe/remote", base_url="http://10.0.0.2/",
+                          headers={**forwarded, "X-Forwarded-Host": "Kaluga.Localhost."})  # fmt: skip
+    # One hop trusted: the scheme and the host it was asked for (sent to its one spelling)…
+    assert response.status_code == 308
+    assert response.headers["Location"] == "https://kaluga.localhost/_probe/remote"
+    response = client.get("/_probe/remote", base_url="http://10.0.0.2/",
+                          headers={**forwarded, "X-Forwarded-Host": "kaluga.localhost"})  # fmt: skip
+    # …and the last address the proxy appended.
     assert response.json == {"remote_addr": "203.0.113.9", "scheme": "https"}
+
+
+def test_a_data_encryption_key_that_is_no_key_is_refused_at_start():
+    with pytest.raises(SettingsError, match="DATA_ENCRYPTION_KEY must be a Fernet key"):
+        create_app({"PORTAL_ENV": "testing", "DATABASE_URL": "sqlite://",
+                    "DATA_ENCRYPTION_KEY": "not-a-key"})  # fmt: skip
 
 
 def test_bad_setting_is_named():

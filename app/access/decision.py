@@ -10,7 +10,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
-from app.identity.types import ExternalIdentity, normalize_email, normalize_name, normalize_phone
+from app.identity.types import (
+    ExternalIdentity,
+    ProviderTraits,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+)
 from app.tenants.schema import Policy
 
 
@@ -168,11 +174,12 @@ def _child_matches(child, record: RecordChild) -> bool:
 
 
 def guardian_role(
-    identity: ExternalIdentity, facts: RecordFacts, provider_kind: str = "esia"
+    identity: ExternalIdentity, facts: RecordFacts, traits: ProviderTraits
 ) -> Role | None:
-    """Children the school links to this guardian and Госуслуги confirms as theirs. Where the
-    provider knows no children (mos.ru), the school's record is the source, as in Moscow."""
-    if provider_kind != "esia":
+    """Children the school links to this guardian and the provider (Госуслуги) confirms as
+    theirs. Where the provider knows no children (mos.ru), the school's record is the source,
+    as in Moscow."""
+    if not traits.lists_children:
         return Role(RoleKind.GUARDIAN, facts.children) if facts.children else None
     confirmed, waiting = [], []
     for record in facts.children:
@@ -195,7 +202,7 @@ def decide(
     facts: RecordFacts | None,
     consents: Consents,
     today: date,
-    provider_kind: str = "esia",
+    traits: ProviderTraits,
     regional_admin: bool = False,
     trusted: bool = False,
 ) -> Decision:
@@ -203,12 +210,11 @@ def decide(
     matched (looked up after a first call found it), or None. A regional administrator
     (appointed by the CLI) with a confirmed account also gets the administration role, and a
     person with invitations or grants from parents (``trusted``) the trusted person's role,
-    whatever the school registry says."""
-    decision = _registry_decision(
-        policy, identity, candidates, facts, consents, today, provider_kind
-    )
+    whatever the school registry says. ``traits``: those of the provider the person came
+    through."""
+    decision = _registry_decision(policy, identity, candidates, facts, consents, today, traits)
     extra = []
-    if regional_admin and not (provider_kind == "esia" and not identity.confirmed):
+    if regional_admin and not (traits.grades_accounts and not identity.confirmed):
         extra.append(Role(RoleKind.ADMIN))
     if trusted:
         extra.append(Role(RoleKind.TRUSTED))
@@ -234,20 +240,20 @@ def _registry_decision(
     facts: RecordFacts | None,
     consents: Consents,
     today: date,
-    provider_kind: str,
+    traits: ProviderTraits,
 ) -> Decision:
     age = identity.age_on(today)
     minor = age is not None and age < policy.parent_consent_under_age
     fields = policy.match_fields
-    if provider_kind == "password":
+    if traits.school_issued:
         # The identity is the school's own record: compare what the record holds.
         fields = [f for f in fields if identity_values(identity)[f] is not None] or fields
 
-    if provider_kind == "oidc":
+    if traits.contacts_in_profile:
         missing = missing_fields(identity, fields)
         if missing:
             return Decision(Outcome.NOT_FOUND, missing=missing, is_minor=minor)
-    elif provider_kind == "esia" and policy.require_email and not identity.email:
+    elif traits.email_policy and policy.require_email and not identity.email:
         return Decision(Outcome.EMAIL_MISSING, is_minor=minor)
 
     record, differing, near = best_match(identity, candidates, fields)
@@ -259,7 +265,7 @@ def _registry_decision(
     if record is None:
         if can_self_register:
             return Decision(Outcome.STUDENT_PROFILE, is_minor=minor)
-        if not identity.confirmed and not identity.is_child_account and provider_kind == "esia":
+        if not identity.confirmed and not identity.is_child_account and traits.grades_accounts:
             return Decision(Outcome.ACCOUNT_UNCONFIRMED, is_minor=minor)
         return Decision(
             Outcome.NOT_FOUND,
@@ -273,7 +279,7 @@ def _registry_decision(
     roles: list[Role] = []
     if facts.enrolled:
         roles.append(Role(RoleKind.STUDENT))
-    guardian = guardian_role(identity, facts, provider_kind)
+    guardian = guardian_role(identity, facts, traits)
     if guardian is not None:
         roles.append(guardian)
     if "teacher" in facts.staff_roles:
@@ -282,7 +288,7 @@ def _registry_decision(
         roles.append(Role(RoleKind.SCHOOL_ADMIN))
 
     adult_roles = any(role.kind != RoleKind.STUDENT for role in roles)
-    if provider_kind == "esia" and adult_roles and not identity.confirmed:
+    if traits.grades_accounts and adult_roles and not identity.confirmed:
         return Decision(Outcome.ACCOUNT_UNCONFIRMED, person_id=record.id, is_minor=minor)
     if not roles:
         if can_self_register:
@@ -290,7 +296,7 @@ def _registry_decision(
         return Decision(Outcome.NOT_FOUND, person_id=record.id, is_minor=minor)
 
     # A child's account, or a login the school issued: a guardian consents for a minor.
-    by_guardian = identity.is_child_account or provider_kind == "password"
+    by_guardian = identity.is_child_account or traits.school_issued
     if by_guardian and minor and not consents.parental:
         return Decision(
             Outcome.PARENT_CONSENT_NEEDED,

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.identity.types import ExternalIdentity
+from app.identity.types import ExternalIdentity, ProviderTraits
 from app.models import (
     Consent,
     Enrolment,
@@ -132,9 +132,9 @@ def has_trusted_grants(tenant: Tenant, user: User) -> bool:
 
 
 def evaluate(
-    tenant: Tenant, identity: ExternalIdentity, user: User, today: date, *, method: str
+    tenant: Tenant, identity: ExternalIdentity, user: User, today: date, *, traits: ProviderTraits
 ) -> Decision:
-    """``method``: the login method's kind (esia, oidc, password), which decides the rules."""
+    """``traits``: those of the provider the person came through, which decide the rules."""
     near = candidates(tenant, identity)
     fields = tenant.policy.match_fields
     record, _, _ = best_match(identity, near, fields)
@@ -146,7 +146,7 @@ def evaluate(
         facts,
         consents_of(user, record),
         today,
-        provider_kind=method,
+        traits=traits,
         regional_admin=is_regional_admin(user),
         trusted=has_trusted_grants(tenant, user),
     )

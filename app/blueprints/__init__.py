@@ -4,19 +4,32 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from .access import bp as access
-    from .account import bp as account
-    from .admin import bp as admin
-    from .auth import bp as auth
-    from .diary import bp as diary
-    from .notifications import bp as notifications
-    from .portal import bp as portal
-    from .school import bp as school
-    from .trusted import bp as trusted
+    # Each package holds its blueprint; importing its routes attaches the views to it.
+    from .access import routes as access
+    from .account import routes as account
+    from .admin import routes as admin
+    from .auth import routes as auth
+    from .diary import routes as diary
+    from .notifications import routes as notifications
+    from .portal import routes as portal
+    from .school import routes as school
+    from .trusted import routes as trusted
 
-    blueprints = (portal, auth, access, diary, account, notifications, admin, school, trusted)
-    for blueprint in blueprints:
-        app.register_blueprint(blueprint)
+    views = (portal, auth, access, diary, account, notifications, admin, school, trusted)
+    for routes in views:
+        app.register_blueprint(routes.bp)
+
+    @app.context_processor
+    def _access():
+        """For every page, base.html included: the login's access (roles, the current role),
+        and the name of the region's identity provider in the cases sentences need."""
+        from flask import g
+
+        from app.identity import provider_names
+        from app.signin import current_access
+
+        tenant = g.get("tenant")
+        return {"access": current_access(), "idp": provider_names(tenant) if tenant else None}
 
     @app.context_processor
     def _notification_badge():

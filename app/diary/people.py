@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -18,6 +19,9 @@ from app.extensions import db
 from app.models import Enrolment, Guardianship, Person, School, SchoolClass, TeacherClass, User
 
 from . import Student
+
+if TYPE_CHECKING:
+    from app.signin import RoleAccess
 
 
 def _students(query, order: Sequence[int] | None = None) -> list[Student]:
@@ -118,20 +122,20 @@ def _chosen(children: list[Student], child_id: int | None) -> Student | None:
     return student
 
 
-def diary_page(backend, user: User, role: dict, child_id: int | None, monday) -> DiaryPage:
-    """``role``: the session's role entry (kind, children, waiting); ``child_id``: the child
-    asked for, or None for the first."""
-    if role["kind"] == "student":
+def diary_page(backend, user: User, role: RoleAccess, child_id: int | None, monday) -> DiaryPage:
+    """``role``: the role the person acts in (kind, children, waiting); ``child_id``: the
+    child asked for, or None for the first."""
+    if role.kind == "student":
         student, children, waiting = own_record(user), [], []
         if student is None:
             raise NotYours(user.person_id)
-    elif role["kind"] == "trusted":
+    elif role.kind == "trusted":
         children, waiting = trusted_children(user), []
         student = _chosen(children, child_id)
     else:
-        everyone = linked_children(user, [*role["children"], *role["waiting"]])
-        children = [c for c in everyone if c.id in role["children"]]
-        waiting = [c for c in everyone if c.id in role["waiting"]]
+        everyone = linked_children(user, [*role.children, *role.waiting])
+        children = [c for c in everyone if c.id in role.children]
+        waiting = [c for c in everyone if c.id in role.waiting]
         student = _chosen(children, child_id)
     if student is None:
         return DiaryPage(None, children, waiting)

@@ -11,34 +11,111 @@ unknown ``kid`` fetches the keys once more (key rotation).
 
 from __future__ import annotations
 
-import threading
+import re
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
-from flask import current_app, redirect, url_for
+from flask import redirect, url_for
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry, extract_compact
+from pydantic import Field, StringConstraints, model_validator
 
-from app.identity import (
+from app.identity.base import IdentityProvider, LoginFailed, ProviderUnavailable, register
+from app.identity.types import (
     ExternalIdentity,
     FullName,
-    IdentityProvider,
-    LoginFailed,
-    ProviderUnavailable,
-    register,
+    ProviderNames,
+    ProviderTraits,
+    normalize_snils,
+    numeric_date,
 )
-from app.identity.types import normalize_snils
+from app.tenants.schema import EnvName, ProviderConfig, Url
+
+if TYPE_CHECKING:
+    from app.tenants import Tenant
 
 CLOCK_LEEWAY = 60
-_lock = threading.Lock()
+# Out of turn (an unknown kid, a signature that fails), the keys are fetched again at most
+# once in this many seconds: a flood of forged tokens cannot make us hammer the provider.
+FORCED_REFETCH_INTERVAL = 30.0
+MAX_AGE_RE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+
+def keys_lifetime(cache_control: str | None, ceiling: int) -> int:
+    """How long fetched keys may be used: the provider's max-age, never beyond ``ceiling``;
+    no-store or no-cache: only for this login."""
+    directives = (cache_control or "").lower()
+    if "no-store" in directives or "no-cache" in directives:
+        return 0
+    found = MAX_AGE_RE.search(directives)
+    return min(int(found.group(1)), ceiling) if found else ceiling
+
+
+class OidcConfig(ProviderConfig):
+    """Any OpenID Connect provider: discovery, or explicit endpoints when it has none."""
+
+    kind: Literal["oidc"]
+    issuer: Url
+    discovery_url: Url | None = None
+    authorization_endpoint: Url | None = None
+    token_endpoint: Url | None = None
+    userinfo_endpoint: Url | None = None
+    jwks_uri: Url | None = None
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    client_secret_env: EnvName | None = None
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "none"] = (
+        "client_secret_basic"
+    )
+    scopes: list[str] = Field(default=["openid"], min_length=1)
+    id_token_algorithms: list[Literal["RS256", "ES256", "PS256"]] = Field(default=["RS256"])
+    # The provider's name on the region's pages («Вы вошли через …»); the login button's
+    # words when not given.
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    # The provider's keys are used at most this long before they are fetched again (its
+    # Cache-Control max-age, when shorter, wins): a withdrawn key stops validating in time.
+    jwks_max_age_seconds: int = Field(default=600, ge=0, le=86400)
+
+    @model_validator(mode="after")
+    def _endpoints_known(self) -> OidcConfig:
+        if self.discovery_url is None:
+            missing = [
+                name
+                for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    "without discovery_url these endpoints are required: " + ", ".join(missing)
+                )
+        if self.token_endpoint_auth_method != "none" and self.client_secret_env is None:
+            raise ValueError(
+                f"token_endpoint_auth_method {self.token_endpoint_auth_method} "
+                "needs client_secret_env"
+            )
+        if "openid" not in self.scopes:
+            raise ValueError("scopes must include openid")
+        return self
+
+    def emulated(self, base_url: str) -> OidcConfig:
+        """The emulator's mos.ru profile, by explicit endpoints."""
+        base = base_url.rstrip("/")
+        return self.model_copy(update={
+            "discovery_url": None,
+            "authorization_endpoint": f"{base}/sps/oauth/ae",
+            "token_endpoint": f"{base}/sps/oauth/te",
+            "userinfo_endpoint": f"{base}/sps/oauth/me",
+            "jwks_uri": f"{base}/sps/oauth/jwks",
+        })  # fmt: skip
 
 
 @dataclass
@@ -57,39 +134,65 @@ class ClientState:
 
     metadata: Metadata
     keys: KeySet | None = None
-
-
-def _http_get(url: str, timeout: float) -> requests.Response:
-    try:
-        response = requests.get(url, timeout=timeout)
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise ProviderUnavailable(f"{url}: {type(exc).__name__}") from None
-    if response.status_code >= 500:
-        raise ProviderUnavailable(f"{url}: HTTP {response.status_code}")
-    return response
+    # Monotonic times: when the keys go stale, and when they were last fetched out of turn.
+    keys_expire: float = 0.0
+    forced_at: float = -FORCED_REFETCH_INTERVAL
 
 
 @register
 class OidcProvider(IdentityProvider):
     kind = "oidc"
+    config_model = OidcConfig
+    # The person keeps e-mail and phone in their mos.ru profile; the school's links name the
+    # children.
+    traits = ProviderTraits(contacts_in_profile=True)
 
     # --- per-version state ----------------------------------------------------------------
 
     @property
     def state(self) -> ClientState:
-        cache = current_app.extensions.setdefault("oidc_clients", {})
-        key = (self.tenant.slug, self.tenant.version)
-        with _lock:
-            if key not in cache:
-                cache[key] = ClientState(self._metadata())
-            return cache[key]
+        return self.cached("client", lambda: ClientState(self._metadata()))
+
+    def _get(self, url: str) -> requests.Response:
+        return self.call("get", url, down_on_5xx=True)
+
+    @classmethod
+    def names(cls, tenant: Tenant) -> ProviderNames:
+        display = tenant.config.identity_provider.display_name
+        return ProviderNames.indeclinable(display) if display else super().names(tenant)
+
+    # --- operating it ---------------------------------------------------------------------
+
+    @classmethod
+    def probe(cls, config: OidcConfig) -> tuple[str, bool]:
+        return (config.discovery_url or config.jwks_uri), True
+
+    @classmethod
+    def environment_problems(cls, config: OidcConfig, env: Mapping[str, str]) -> list[str]:
+        name = config.client_secret_env
+        return [f"{name} is not set"] if name and not env.get(name) else []
+
+    demo_personas = "mosru"
+
+    @classmethod
+    def demo_environment(cls, tenant: Tenant, directory: Path) -> dict:
+        """A client secret made once and kept (mode 600) under the demo's key folder."""
+        config = tenant.config.identity_provider
+        if not config.client_secret_env:
+            return {}
+        secret_file = directory / tenant.slug / "client-secret"
+        if not secret_file.exists():
+            secret_file.parent.mkdir(parents=True, exist_ok=True)
+            secret_file.write_text(secrets.token_urlsafe(32))
+            secret_file.chmod(0o600)
+        return {config.client_secret_env: secret_file.read_text()}
 
     def _metadata(self) -> Metadata:
         c = self.config
         if c.discovery_url is None:
             return Metadata(c.issuer, c.authorization_endpoint, c.token_endpoint,
                             c.userinfo_endpoint, c.jwks_uri)  # fmt: skip
-        response = _http_get(c.discovery_url, c.timeout_seconds)
+        response = self._get(c.discovery_url)
         try:
             document = response.json()
         except ValueError:
@@ -113,15 +216,25 @@ class OidcProvider(IdentityProvider):
         except KeyError as missing:
             raise LoginFailed("invalid_metadata", f"discovery lacks {missing}") from None
 
-    def _keys(self, *, refresh: bool = False) -> KeySet:
-        state = self.state
-        if state.keys is None or refresh:
-            response = _http_get(state.metadata.jwks_uri, self.config.timeout_seconds)
-            try:
-                state.keys = KeySet.import_key_set(response.json())
-            except (ValueError, JoseError) as exc:
-                raise LoginFailed("provider_error", f"JWKS: {exc}") from None
-        return state.keys
+    def _keys(self, *, out_of_turn: bool = False) -> KeySet:
+        """The provider's keys: fetched when stale; ``out_of_turn`` (a key we do not know, a
+        signature that fails) fetches them again unless that was done a moment ago."""
+        state, now = self.state, time.monotonic()
+        if out_of_turn:
+            if now - state.forced_at < FORCED_REFETCH_INTERVAL:
+                return state.keys
+            state.forced_at = now
+        elif state.keys is not None and now < state.keys_expire:
+            return state.keys
+        response = self._get(state.metadata.jwks_uri)
+        try:
+            keys = KeySet.import_key_set(response.json())
+        except (ValueError, JoseError) as exc:
+            raise LoginFailed("provider_error", f"JWKS: {exc}") from None
+        lifetime = keys_lifetime(response.headers.get("Cache-Control"),
+                                 self.config.jwks_max_age_seconds)  # fmt: skip
+        state.keys, state.keys_expire = keys, now + lifetime
+        return keys
 
     def _session(self, **kwargs) -> OAuth2Session:
         secret = (
@@ -129,7 +242,7 @@ class OidcProvider(IdentityProvider):
         )
         if self.config.token_endpoint_auth_method != "none" and not secret:
             raise LoginFailed("misconfigured", f"{self.config.client_secret_env} is not set")
-        return OAuth2Session(
+        client = OAuth2Session(
             client_id=self.config.client_id,
             client_secret=secret,
             token_endpoint_auth_method=self.config.token_endpoint_auth_method,
@@ -139,6 +252,10 @@ class OidcProvider(IdentityProvider):
             default_timeout=self.config.timeout_seconds,
             **kwargs,
         )
+        # One login's client, over the provider's pooled connections.
+        for prefix, adapter in self.http.adapters.items():
+            client.mount(prefix, adapter)
+        return client
 
     # --- the login ------------------------------------------------------------------------
 
@@ -190,16 +307,21 @@ class OidcProvider(IdentityProvider):
         claims, now = decoded.claims, time.time()
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
+        iat, exp, nbf = (numeric_date(claims.get(name)) for name in ("iat", "exp", "nbf"))
+        azp = claims.get("azp")
         checks = [
             (claims.get("iss") == self.state.metadata.issuer, "iss is not our provider"),
             (bool(claims.get("sub")), "no sub"),
             (self.config.client_id in audiences, "aud does not name us"),
-            (len(audiences) == 1 or claims.get("azp") == self.config.client_id, "azp is not us"),
-            (isinstance(claims.get("iat"), int), "no iat"),
-            (isinstance(claims.get("exp"), int) and claims["exp"] > now - CLOCK_LEEWAY, "expired"),
-            (claims.get("nbf", 0) <= now + CLOCK_LEEWAY, "not yet valid"),
+            (len(audiences) == 1 or azp is not None, "azp is not us"),
+            (azp is None or azp == self.config.client_id, "azp is not us"),
+            (iat is not None, "no iat"),
+            (iat is None or iat <= now + CLOCK_LEEWAY, "issued in the future"),
+            (exp is not None and exp > now - CLOCK_LEEWAY, "expired"),
+            ("nbf" not in claims or (nbf is not None and nbf <= now + CLOCK_LEEWAY),
+             "not yet valid"),
             (claims.get("nonce") == nonce, "nonce does not match"),
-        ]
+        ]  # fmt: skip
         for ok, problem in checks:
             if not ok:
                 raise LoginFailed("invalid_token", f"id_token: {problem}")
@@ -214,8 +336,15 @@ class OidcProvider(IdentityProvider):
         if kid is None and len(keys.keys) > 1:
             raise LoginFailed("invalid_token", "id_token: no kid and several keys")
         if kid is not None and not any(key.kid == kid for key in keys.keys):
-            keys = self._keys(refresh=True)  # rotated: fetch the keys once more
-        return jwt.decode(id_token, keys, registry=registry)
+            keys = self._keys(out_of_turn=True)  # rotated: fetch the keys once more
+        try:
+            return jwt.decode(id_token, keys, registry=registry)
+        except BadSignatureError:
+            # A key rotated under the same kid: once more with fresh keys, if not just fetched.
+            fresh = self._keys(out_of_turn=True)
+            if fresh is keys:
+                raise
+            return jwt.decode(id_token, fresh, registry=registry)
 
     def _userinfo(self, client: OAuth2Session, subject: str) -> dict[str, Any]:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -77,6 +77,16 @@ class Consent(Base):
 
     __table_args__ = (
         UniqueConstraint("kind", "user_id", "student_id"),
+        # NULLs are distinct in a unique constraint: one own consent per person needs its own
+        # index over the rows without a student.
+        Index(
+            "uq_consent_kind_user_no_student",
+            "kind",
+            "user_id",
+            unique=True,
+            sqlite_where=text("student_id IS NULL"),
+            postgresql_where=text("student_id IS NULL"),
+        ),
         Index("ix_consent_student", "student_id"),
     )
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.sealing import Sealed
 
 from .accounts import User
 from .base import Base, utcnow
@@ -40,8 +42,9 @@ class JoinRequest(_Request, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
     class_name: Mapped[str] = mapped_column(String(16), default="")
-    # What the student sent from their Госуслуги account: ФИО, birth date, СНИЛС, e-mail.
-    applicant: Mapped[dict] = mapped_column(JSON, default=dict)
+    # What the student sent from their Госуслуги account: ФИО, birth date, СНИЛС, e-mail;
+    # sealed at rest (app/sealing.py).
+    applicant: Mapped[dict] = mapped_column(Sealed, default=dict)
     decided_by: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -62,7 +65,8 @@ class MismatchReport(_Request, Base):
     record_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     field: Mapped[str] = mapped_column(String(16))
     # Only what the person ticked: {"snils": "…"}; empty if they sent nothing but the field.
-    sent: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Sealed at rest (app/sealing.py).
+    sent: Mapped[dict] = mapped_column(Sealed, default=dict)
     comment: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")

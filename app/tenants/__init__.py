@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Flask, Response, abort, current_app, g, request
 
 from .loader import ConfigError, load_file
 from .registry import Apex, Tenant, TenantRegistry, normalize_host, split_port
-from .schema import RegionsFile, TenantConfig
 
 __all__ = [
     "Apex",
@@ -37,46 +37,35 @@ UNKNOWN_HOST_PAGE = """<!doctype html>
 
 
 class HostNormalizer:
-    """WSGI middleware: lower-case the Host header and drop a final dot, keeping the port.
-
-    Werkzeug compares ``TRUSTED_HOSTS`` case-sensitively and literally; browsers and proxies
-    may send ``MySchool.Mosreg.RU.``. Normalising once here lets both checks agree.
+    """WSGI middleware: one spelling per host. A request to a served host written another way
+    (``MySchool.Mosreg.RU.``) is sent to its canonical spelling (308, method and body kept),
+    so the pages, the cookies and the identity provider's return all live on one host: a login
+    started on the other spelling would otherwise come back to a host without its cookie.
+    Any other host is lower-cased and stripped of a final dot, keeping the port, so that
+    Werkzeug's literal ``TRUSTED_HOSTS`` check and ours agree.
     """
 
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
+    def __init__(self, wsgi_app, serves: Callable[[str], bool]):
+        self.wsgi_app, self.serves = wsgi_app, serves
 
     def __call__(self, environ, start_response):
         host = environ.get("HTTP_HOST")
         if host:
             port = split_port(host)
             normalized = normalize_host(host)
-            environ["HTTP_HOST"] = f"{normalized}:{port}" if port else normalized
+            canonical = f"{normalized}:{port}" if port else normalized
+            if canonical != host and self.serves(canonical):
+                return self._redirect(environ, canonical)(environ, start_response)
+            environ["HTTP_HOST"] = canonical
         return self.wsgi_app(environ, start_response)
 
-
-def with_emulator(regions: RegionsFile, url: str) -> RegionsFile:
-    """Point every region at the identity-provider emulator (development and tests)."""
-    changed = {slug: emulated(tenant, url) for slug, tenant in regions.regions.items()}
-    return regions.model_copy(update={"regions": changed})
-
-
-def emulated(tenant: TenantConfig, url: str) -> TenantConfig:
-    """One region pointed at the emulator: ESIA regions at its ESIA, OpenID Connect regions
-    at its mos.ru profile."""
-    base = url.rstrip("/")
-    provider = tenant.identity_provider
-    if provider.kind == "esia":
-        provider = provider.model_copy(update={"base_url": base})
-    else:
-        provider = provider.model_copy(update={
-            "discovery_url": None,
-            "authorization_endpoint": f"{base}/sps/oauth/ae",
-            "token_endpoint": f"{base}/sps/oauth/te",
-            "userinfo_endpoint": f"{base}/sps/oauth/me",
-            "jwks_uri": f"{base}/sps/oauth/jwks",
-        })  # fmt: skip
-    return tenant.model_copy(update={"identity_provider": provider})
+    @staticmethod
+    def _redirect(environ, host: str) -> Response:
+        path = quote((environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode(
+            "latin-1"), safe="/;:@&=+$,!~*'()%")  # fmt: skip
+        query = environ.get("QUERY_STRING")
+        url = f"{environ['wsgi.url_scheme']}://{host}{path}" + (f"?{query}" if query else "")
+        return Response(status=308, headers={"Location": url})
 
 
 def current_registry() -> TenantRegistry:
@@ -121,12 +110,12 @@ def init_app(app: Flask) -> None:
     regions = load_file(Path(app.config["REGIONS_FILE"]), static_dir=Path(app.static_folder))
     baseline = regions
     if app.config.get("IDP_EMULATOR_URL"):
-        regions = with_emulator(regions, app.config["IDP_EMULATOR_URL"])
+        regions = regions.emulated(app.config["IDP_EMULATOR_URL"])
     registry = TenantRegistry(regions, dev_hosts=app.config["DEV_HOSTS"])
     registry.baseline = baseline
     app.extensions["tenants"] = registry
     app.config["TRUSTED_HOSTS"] = registry.trusted_hosts()
-    app.wsgi_app = HostNormalizer(app.wsgi_app)
+    app.wsgi_app = HostNormalizer(app.wsgi_app, lambda host: registry.resolve(host) is not None)
     app.before_request(_bind_site)
 
     @app.context_processor

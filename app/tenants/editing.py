@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .loader import message_of
-from .schema import DEFAULT_LABELS, TenantConfig
+from .schema import PROVIDER_KINDS, TenantConfig
 
 
 @dataclass(frozen=True)
@@ -100,13 +100,15 @@ def _set(raw: dict[str, Any], path: str, value: Any) -> None:
 
 
 def available_methods(config: TenantConfig) -> list[str]:
-    """The login methods this region could offer: its provider's, and school-issued logins."""
-    return [config.identity_provider.kind, "password"]
+    """The login methods this region could offer: its provider's, and those that need no
+    provider of their own (the school-issued login)."""
+    standalone = [kind for kind, known in PROVIDER_KINDS.items() if known.config_model is None]
+    return [config.identity_provider.kind, *standalone]
 
 
 def method_label(config: TenantConfig, kind: str) -> str:
     current = next((m.label for m in config.login_methods if m.kind == kind), None)
-    return current or DEFAULT_LABELS.get(kind, kind)
+    return current or PROVIDER_KINDS[kind].default_label or kind
 
 
 def form_values(config: TenantConfig) -> dict[str, str]:
@@ -129,31 +131,27 @@ def form_values(config: TenantConfig) -> dict[str, str]:
 
 
 def config_from_form(
-    current: TenantConfig, form: Mapping[str, str], *, logo: str | None, static_dir: Path
+    current: TenantConfig, data: Mapping[str, Any], *, logo: str | None, static_dir: Path
 ) -> tuple[TenantConfig | None, dict[str, str]]:
-    """The edited configuration, or the problems by field (input name → Russian message)."""
+    """The edited configuration, or the problems by field (input name → Russian message).
+
+    ``data`` is the form's, by input name, already read from text: each field's value (a
+    whole-number field that was not one is ``None``), ``method.<kind>`` whether a login method
+    is on and ``method.<kind>.position`` its place (``None``: last).
+    """
     raw = current.model_dump(mode="json", exclude_none=True)
     problems: dict[str, str] = {}
     for field in FIELDS:
-        text = (form.get(field.path) or "").strip()
-        if field.kind == "bool":
-            value: Any = bool(text)
-        elif field.kind == "int":
-            if not re.fullmatch(r"\d{1,5}", text):
-                problems[field.path] = "Введите целое число."
-                continue  # the current value stands in while the rest is checked
-            value = int(text)
-        elif field.kind == "list":
-            value = text.split()
-        else:
-            value = text
+        value = data.get(field.path)
+        if field.kind == "int" and value is None:
+            problems[field.path] = "Введите целое число."
+            continue  # the current value stands in while the rest is checked
         _set(raw, field.path, value)
     chosen = []
     for kind in available_methods(current):
-        if form.get(f"method.{kind}"):
-            position = (form.get(f"method.{kind}.position") or "").strip()
-            order = int(position) if position.isdigit() else 99
-            chosen.append((order, kind))
+        if data.get(f"method.{kind}"):
+            position = data.get(f"method.{kind}.position")
+            chosen.append((99 if position is None else position, kind))
     if not chosen:
         problems["login_methods"] = "Оставьте хотя бы один способ входа."
     raw["login_methods"] = [
@@ -165,7 +163,7 @@ def config_from_form(
         config = TenantConfig.model_validate(raw, context={"static_dir": static_dir})
     except ValidationError as error:
         for item in error.errors():
-            path = ".".join(str(p) for p in item["loc"] if p not in ("esia", "oidc"))
+            path = ".".join(str(p) for p in item["loc"])
             message = message_of(item)
             key = path if path in BY_PATH or path == "login_methods" else "form"
             problems.setdefault(key, russian(message.removeprefix("Value error, ")))

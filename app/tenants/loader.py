@@ -125,10 +125,8 @@ def message_of(error: Mapping[str, Any]) -> str:
 
 
 def _location(loc: tuple) -> tuple:
-    # Discriminated unions and the login-method shorthand add a tag level: drop it.
-    return tuple(
-        part for part in loc if part not in ("esia", "oidc", "function-before[_from_shorthand()]")
-    )
+    # The login-method shorthand adds a level of its own: drop it.
+    return tuple(part for part in loc if part != "function-before[_from_shorthand()]")
 
 
 def validate(raw: Any, source: str, *, static_dir: Path | None = None) -> RegionsFile:

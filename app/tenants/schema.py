@@ -9,6 +9,7 @@ into one line per problem is :mod:`app.tenants.loader`'s job.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -17,8 +18,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializeAsAny,
     StringConstraints,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -78,89 +81,55 @@ def contrast_with_white(colour: str) -> float:
     return 1.05 / (relative_luminance(colour) + 0.05)
 
 
-# --- identity providers -------------------------------------------------------------------
+# --- identity providers and login methods ---------------------------------------------------
 
 
-class EsiaProvider(Strict):
-    """Госуслуги (ЕСИА): endpoints from ESIA.md, secrets by environment variable name."""
+class ProviderConfig(Strict):
+    """What every ``identity_provider`` block has. Each kind extends it with its own fields
+    (``config_model`` on its class in ``app/identity``) and registers it here."""
 
-    kind: Literal["esia"]
-    base_url: Url
-    issuer: str = "http://esia.gosuslugi.ru/"
-    authorize_path: str = "/aas/oauth2/v2/ac"
-    token_path: str = "/aas/oauth2/v3/te"
-    rest_path: str = "/rs"
-    logout_path: str = "/idp/ext/Logout"
-    client_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-    scopes: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]] = Field(min_length=1)
-    scope_org: str = ""
-    client_certificate_file_env: EnvName
-    private_key_file_env: EnvName
-    provider_certificate_file_env: EnvName
-    signer: Literal["openssl", "python"] = "openssl"
-    token_algorithms: list[Literal["RS256", "GOST3410_2012_256"]] = ["RS256"]
+    kind: str
     timeout_seconds: float = Field(default=5.0, gt=0, le=10)
 
-    @field_validator("scopes")
-    @classmethod
-    def _openid_first(cls, scopes: list[str]) -> list[str]:
-        if "openid" not in scopes:
-            raise ValueError("must include openid (the id_token carries the account level)")
-        return scopes
-
-
-class OidcProvider(Strict):
-    """Any OpenID Connect provider: discovery, or explicit endpoints when it has none."""
-
-    kind: Literal["oidc"]
-    issuer: Url
-    discovery_url: Url | None = None
-    authorization_endpoint: Url | None = None
-    token_endpoint: Url | None = None
-    userinfo_endpoint: Url | None = None
-    jwks_uri: Url | None = None
-    client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    client_secret_env: EnvName | None = None
-    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "none"] = (
-        "client_secret_basic"
-    )
-    scopes: list[str] = Field(default=["openid"], min_length=1)
-    id_token_algorithms: list[Literal["RS256", "ES256", "PS256"]] = ["RS256"]
-    timeout_seconds: float = Field(default=5.0, gt=0, le=10)
-
-    @model_validator(mode="after")
-    def _endpoints_known(self) -> OidcProvider:
-        if self.discovery_url is None:
-            missing = [
-                name
-                for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")
-                if getattr(self, name) is None
-            ]
-            if missing:
-                raise ValueError(
-                    "without discovery_url these endpoints are required: " + ", ".join(missing)
-                )
-        if self.token_endpoint_auth_method != "none" and self.client_secret_env is None:
-            raise ValueError(
-                f"token_endpoint_auth_method {self.token_endpoint_auth_method} "
-                "needs client_secret_env"
-            )
-        if "openid" not in self.scopes:
-            raise ValueError("scopes must include openid")
+    def emulated(self, base_url: str) -> ProviderConfig:
+        """This block pointed at the identity-provider emulator (development and tests); a
+        kind the emulator does not speak stays as it is."""
         return self
 
 
-IdentityProvider = Annotated[EsiaProvider | OidcProvider, Field(discriminator="kind")]
+@dataclass(frozen=True)
+class ProviderKind:
+    """A login method kind as the schema knows it: its configuration block, if it needs one
+    (a school-issued login needs none), and its button's default label."""
 
-# --- login methods ------------------------------------------------------------------------
+    config_model: type[ProviderConfig] | None
+    default_label: str | None
 
-# The seeds' labels: «Госуслуги» (000), «Вход по логину» (000). An OIDC method names itself.
-DEFAULT_LABELS = {"esia": "Госуслуги", "password": "Вход по логину"}
+
+PROVIDER_KINDS: dict[str, ProviderKind] = {}
+
+
+def register_kind(
+    kind: str, config_model: type[ProviderConfig] | None, default_label: str | None
+) -> None:
+    """Called by ``app.identity.register`` for each provider class."""
+    PROVIDER_KINDS[kind] = ProviderKind(config_model, default_label)
+
+
+def _one_of(names: list[str]) -> str:
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]])) if names else "none"
 
 
 class LoginMethod(Strict):
-    kind: Literal["esia", "oidc", "password"]
+    kind: str
     label: Text | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str) -> str:
+        if kind not in PROVIDER_KINDS:
+            raise ValueError(f"must be one of: {_one_of(sorted(PROVIDER_KINDS))}")
+        return kind
 
     @model_validator(mode="before")
     @classmethod
@@ -169,10 +138,11 @@ class LoginMethod(Strict):
 
     @model_validator(mode="after")
     def _labelled(self) -> LoginMethod:
+        known = PROVIDER_KINDS[self.kind]
         if self.label is None:
-            if self.kind not in DEFAULT_LABELS:
+            if known.default_label is None:
                 raise ValueError(f"a {self.kind} method needs a label (the button's text)")
-            object.__setattr__(self, "label", DEFAULT_LABELS[self.kind])
+            object.__setattr__(self, "label", known.default_label)
         return self
 
 
@@ -266,10 +236,25 @@ class Policy(Strict):
 class TenantConfig(Strict):
     name: Text
     hosts: list[Hostname] = Field(min_length=1)
-    identity_provider: IdentityProvider
+    identity_provider: SerializeAsAny[ProviderConfig]
     login_methods: list[LoginMethod] = Field(min_length=1)
     branding: Branding
     policy: Policy
+
+    @field_validator("identity_provider", mode="wrap")
+    @classmethod
+    def _provider_of_its_kind(
+        cls, value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> ProviderConfig:
+        """Validate the block by the schema of the kind it names."""
+        if isinstance(value, ProviderConfig):
+            return value
+        kind = value.get("kind") if isinstance(value, dict) else None
+        known = PROVIDER_KINDS.get(kind) if isinstance(kind, str) else None
+        if known is None or known.config_model is None:
+            kinds = sorted(k for k, known in PROVIDER_KINDS.items() if known.config_model)
+            raise ValueError(f"kind must be one of: {', '.join(kinds)}")
+        return known.config_model.model_validate(value, context=info.context)
 
     @model_validator(mode="after")
     def _methods_fit_provider(self) -> TenantConfig:
@@ -277,12 +262,17 @@ class TenantConfig(Strict):
         if len(set(kinds)) != len(kinds):
             raise ValueError("login_methods lists a method twice")
         for kind in kinds:
-            if kind != "password" and kind != self.identity_provider.kind:
+            needs_provider = PROVIDER_KINDS[kind].config_model is not None
+            if needs_provider and kind != self.identity_provider.kind:
                 raise ValueError(
                     f"login method {kind} needs identity_provider.kind {kind}, "
                     f"not {self.identity_provider.kind}"
                 )
         return self
+
+    def emulated(self, url: str) -> TenantConfig:
+        """The region pointed at the identity-provider emulator (development and tests)."""
+        return self.model_copy(update={"identity_provider": self.identity_provider.emulated(url)})
 
 
 class PortalConfig(Strict):
@@ -308,3 +298,8 @@ class RegionsFile(Strict):
         if clashes:
             raise ValueError("a host belongs to one place only: " + "; ".join(clashes))
         return self
+
+    def emulated(self, url: str) -> RegionsFile:
+        """Every region pointed at the identity-provider emulator (development and tests)."""
+        changed = {slug: tenant.emulated(url) for slug, tenant in self.regions.items()}
+        return self.model_copy(update={"regions": changed})

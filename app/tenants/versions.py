@@ -20,7 +20,7 @@ import yaml
 from flask import Flask, current_app
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app import audit
 from app.extensions import db
@@ -46,13 +46,11 @@ def _validate(raw: dict[str, Any], app: Flask) -> TenantConfig:
 
 
 def _serve(app: Flask, slug: str, number: int, config: TenantConfig) -> None:
-    from . import emulated
-
     state = _state(app)
     state.setdefault("sources", {})[slug] = config
     state["numbers"][slug] = number
     url = app.config.get("IDP_EMULATOR_URL")
-    served = emulated(config, url) if url else config
+    served = config.emulated(url) if url else config
     app.extensions["tenants"].replace(slug, served, f"v{number}" if number else "baseline")
 
 
@@ -63,13 +61,20 @@ def refresh(app: Flask, *, force: bool = False) -> None:
     if not force and moment - state["checked"] < app.config.get("TENANT_REFRESH_SECONDS", 2):
         return
     state["checked"] = moment
-    latest = dict(
-        db.session.execute(
-            select(TenantVersion.tenant, func.max(TenantVersion.number)).group_by(
-                TenantVersion.tenant
-            )
-        ).all()
-    )
+    try:
+        latest = dict(
+            db.session.execute(
+                select(TenantVersion.tenant, func.max(TenantVersion.number)).group_by(
+                    TenantVersion.tenant
+                )
+            ).all()
+        )
+    except SQLAlchemyError:
+        # The database does not answer: keep serving the versions this worker has, so that
+        # the request still knows its region (and its branded 503 page).
+        db.session.rollback()
+        current_app.logger.warning("region versions not refreshed: the database did not answer")
+        return
     registry = app.extensions["tenants"]
     for tenant in list(registry):
         number = latest.get(tenant.slug, BASELINE)
@@ -154,6 +159,25 @@ def save(
     db.session.commit()
     _serve(app, slug, version.number, config)
     return version
+
+
+def at(slug: str, number: int | None = None) -> tuple[int, TenantConfig]:
+    """A version of the region as its administrators edit it, read from the database (never
+    from this worker's copy, which may be seconds behind): ``number``, or the latest. The
+    form shows exactly the version it names, and saves over it or not at all."""
+    query = select(TenantVersion).filter_by(tenant=slug)
+    if number is None:
+        query = query.order_by(TenantVersion.number.desc()).limit(1)
+    elif number == BASELINE:
+        return BASELINE, current_app.extensions["tenants"].baseline.regions[slug]
+    else:
+        query = query.filter_by(number=number)
+    row = db.session.scalars(query).first()
+    if row is None:
+        if number is None:
+            return BASELINE, current_app.extensions["tenants"].baseline.regions[slug]
+        raise LookupError(number)
+    return row.number, _validate(row.config, current_app)
 
 
 def config_of(slug: str, number: int) -> dict[str, Any]:

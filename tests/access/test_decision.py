@@ -16,10 +16,12 @@ from app.access.decision import (
     RoleKind,
     decide,
 )
+from app.identity import provider_class
 from app.identity.types import ExternalChild, ExternalIdentity, FullName, normalize_name
 from app.tenants.schema import Policy
 
 TODAY = date(2026, 11, 22)
+GOSUSLUGI = provider_class("esia").traits
 ESIA = Policy(match_fields=["full_name", "snils", "birth_date"])
 MOSRU = Policy(match_fields=["email", "phone"])
 
@@ -254,8 +256,8 @@ CASES = [
     ids=[case[0] for case in CASES],
 )
 def test_decision(policy, ident, candidates, facts, consents, expected, checks):
-    kind = "oidc" if policy is MOSRU else "esia"
-    decision = decide(policy, ident, candidates, facts, consents, TODAY, provider_kind=kind)
+    traits = provider_class("oidc" if policy is MOSRU else "esia").traits
+    decision = decide(policy, ident, candidates, facts, consents, TODAY, traits=traits)
     assert decision.outcome == expected
     if "differing" in checks:
         assert decision.differing == checks["differing"]
@@ -273,7 +275,7 @@ def test_decision(policy, ident, candidates, facts, consents, expected, checks):
 
 def test_facts_of_another_record_are_refused():
     with pytest.raises(ValueError, match="facts of the matched record"):
-        decide(ESIA, identity(PARENT), (PARENT,), RecordFacts(KID), Consents(), TODAY)
+        decide(ESIA, identity(PARENT), (PARENT,), RecordFacts(KID), Consents(), TODAY, GOSUSLUGI)
 
 
 def test_parent_consent_age_follows_the_policy():
@@ -284,9 +286,13 @@ def test_parent_consent_age_follows_the_policy():
     kid = identity(KID, level="KD", confirmed=False)
     facts = RecordFacts(KID, enrolled=True)
     assert (
-        decide(policy, kid, (KID,), facts, Consents(), TODAY).outcome == Outcome.OWN_CONSENT_NEEDED
+        decide(policy, kid, (KID,), facts, Consents(), TODAY, GOSUSLUGI).outcome
+        == Outcome.OWN_CONSENT_NEEDED
     )
-    assert decide(policy, kid, (KID,), facts, Consents(own=True), TODAY).outcome == Outcome.DIARY
+    assert (
+        decide(policy, kid, (KID,), facts, Consents(own=True), TODAY, GOSUSLUGI).outcome
+        == Outcome.DIARY
+    )
 
 
 @pytest.mark.parametrize(
@@ -306,6 +312,6 @@ def test_a_trusted_person_gets_the_role_whatever_the_registry_says(
     candidates, facts, consents, expected, roles
 ):
     ident = identity(PARENT, kids=[ext_child(KID), ext_child(KID2)])
-    decision = decide(ESIA, ident, candidates, facts, consents, TODAY, trusted=True)
+    decision = decide(ESIA, ident, candidates, facts, consents, TODAY, GOSUSLUGI, trusted=True)
     assert decision.outcome == expected
     assert tuple(role.kind for role in decision.roles) == roles

@@ -33,7 +33,7 @@ def implemented(monkeypatch):
 
     def make(*kinds: str) -> None:
         providers = {kind: _provider(kind) for kind in kinds}
-        monkeypatch.setattr(identity, "_PROVIDERS", providers)
+        monkeypatch.setattr(identity.base, "_PROVIDERS", providers)
 
     return make
 

@@ -14,6 +14,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from app import create_app
 from app.accounts import grant_regional_admin
 from app.extensions import db
 from app.models import AuditEvent, School, TenantVersion, User
@@ -328,3 +329,28 @@ def test_another_process_serves_a_saved_version_within_five_seconds(live, second
 def test_csrf_token_is_on_the_form(browser):
     b = admin(browser)
     assert CSRF_RE.search(b.get("/admin/config").text)
+
+
+def test_a_worker_behind_on_versions_shows_the_form_of_the_version_it_names(
+    browser, live, database_uri
+):
+    """No lost update: a worker whose copy of the region is behind (it has not refreshed since
+    another administrator's save) still shows exactly the latest version under its number, so
+    saving the form keeps that save instead of reverting it."""
+    lagging = create_app(test_environ(database_uri, IDP_EMULATOR_URL=live.emulator_url,
+                                      TENANT_REFRESH_SECONDS="3600"))  # fmt: skip
+    first = admin(browser)
+    lagging_client = lagging.test_client()
+    lagging_client.set_cookie("session", first.http.cookies["session"], domain="mosreg.localhost")
+
+    def lagging_form() -> str:
+        page = lagging_client.get("/admin/config", base_url="http://mosreg.localhost/")
+        assert page.status_code == 200
+        return page.get_data(as_text=True)
+
+    lagging_form()  # the lagging worker has read the region (baseline) and keeps its copy
+    saved = first.post("/admin/config", edit(first, branding__primary_color="#123456"))
+    assert "Сохранена версия 1" in saved.text
+    page = lagging_form()
+    assert re.search(r'name="base"[^>]*value="1"|value="1"[^>]*name="base"', page)
+    assert 'value="#123456"' in page  # the saved colour, not the worker's stale copy

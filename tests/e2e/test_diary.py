@@ -12,7 +12,7 @@ from sqlalchemy import delete, event, select
 from app.diary.stub import StubDiary
 from app.extensions import db
 from app.models import Guardianship, Person
-from app.school_registry import import_records
+from app.schools.registry import import_records
 
 WEEK = "2026-W47"
 FUZZ = settings(

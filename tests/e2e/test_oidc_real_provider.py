@@ -1,6 +1,8 @@
 """A fifth region added by configuration alone, whose provider nobody here wrote: panva's
 oidc-provider from the npm registry (tests/oidc_provider/, pinned by its package-lock).
-A person logs in there and reaches our access decision."""
+A person logs in there and reaches our access decision — with the provider configured
+plainly, and strictly (an issuer with a path, ES256 keys only, PKCE required, pairwise
+subjects)."""
 
 from __future__ import annotations
 
@@ -16,11 +18,13 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
-from app.school_registry import import_text
+from app.models import User
+from app.schools.registry import import_text
 from app.settings import PROJECT_ROOT
 from tests.conftest import test_environ
 
@@ -56,14 +60,15 @@ def require_node() -> str:
     return node
 
 
-@pytest.fixture(scope="module")
-def fifth_region(database_uri, tmp_path_factory):
+@pytest.fixture(scope="module", params=["plain", "strict"])
+def fifth_region(request, database_uri, tmp_path_factory):
     node = require_node()
+    strict = request.param == "strict"
     portal_port, op_port = free_port(), free_port()
-    issuer = f"http://127.0.0.1:{op_port}"
+    issuer = f"http://127.0.0.1:{op_port}" + ("/op" if strict else "")
     callback = f"http://fifth.localhost:{portal_port}/login/oidc/callback"
     op = subprocess.Popen(  # noqa: S603
-        [node, "server.mjs", str(op_port), CLIENT_ID, SECRET, callback],
+        [node, "server.mjs", str(op_port), CLIENT_ID, SECRET, callback, request.param],
         cwd=PROVIDER_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 20
@@ -86,6 +91,7 @@ def fifth_region(database_uri, tmp_path_factory):
             "discovery_url": f"{issuer}/.well-known/openid-configuration",
             "client_id": CLIENT_ID, "client_secret_env": "FIFTH_OIDC_CLIENT_SECRET",
             "scopes": ["openid", "email", "phone", "profile"],
+            **({"id_token_algorithms": ["ES256"]} if strict else {}),
         },
         "login_methods": [{"kind": "oidc", "label": "Вход через региональный OpenID"}],
         "branding": {**raw["regions"]["moscow"]["branding"], "full_name": "Моя школа — Пятый регион",
@@ -99,7 +105,7 @@ def fifth_region(database_uri, tmp_path_factory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     os.environ["FIFTH_OIDC_CLIENT_SECRET"] = SECRET
     try:
-        yield app, f"http://fifth.localhost:{portal_port}"
+        yield app, f"http://fifth.localhost:{portal_port}", strict
     finally:
         with app.app_context():
             for table in reversed(db.metadata.sorted_tables):
@@ -120,7 +126,7 @@ def submit_form(http: requests.Session, page: requests.Response, **fields) -> re
 def test_a_region_added_by_configuration_logs_in_through_a_real_provider(
     fifth_region, localhost_subdomains
 ):
-    app, portal = fifth_region
+    app, portal, strict = fifth_region
     with app.app_context():
         import_text("fifth", REGISTRY, "jsonl")
     http = requests.Session()
@@ -137,3 +143,10 @@ def test_a_region_added_by_configuration_logs_in_through_a_real_provider(
     page = http.post(f"{portal}/access/consent", data={"csrf_token": token}, timeout=10)
     assert page.url == f"{portal}/diary/"
     assert "Пятёркин Саша" in page.text
+    with app.app_context():
+        user = db.session.scalars(select(User).filter_by(tenant="fifth")).one()
+    if strict:  # pairwise: the provider gave us our own subject, not its account id
+        assert user.subject != "parent-5" and re.fullmatch(r"[0-9a-f]{64}", user.subject)
+        assert user.issuer.endswith("/op")
+    else:
+        assert user.subject == "parent-5"

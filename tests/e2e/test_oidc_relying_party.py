@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-import yaml
 from flask import Flask, jsonify, redirect, request
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
@@ -25,9 +24,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.extensions import db
 from app.models import AuditEvent
-from app.school_registry import import_text
-from app.settings import PROJECT_ROOT
-from tests.conftest import test_environ
+from app.schools.registry import import_text
+from tests.conftest import empty_tables, regions_file, test_environ
 
 CLIENT_ID, SECRET = "stub-client", "secret-of-the-stub-client"
 ANY_ALG = JWSRegistry(algorithms=["RS256", "HS256"])
@@ -40,6 +38,7 @@ class StubProvider:
         self.keys = [RSAKey.generate_key(2048, private=True, parameters={"kid": "k1"})]
         self.behaviour: dict = {}
         self.codes: dict[str, dict] = {}
+        self.jwks_fetches = 0
         self.app = self._build()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.issuer = f"http://127.0.0.1:{self.server.server_port}"
@@ -49,9 +48,13 @@ class StubProvider:
         b, now = self.behaviour, int(time.time())
         claims = {"iss": self.issuer, "sub": "parent-7", "aud": CLIENT_ID, "iat": now,
                   "exp": now + 300, "nonce": nonce}  # fmt: skip
+        if b.get("iat_ahead"):
+            claims["iat"] = now + b["iat_ahead"]
+        if b.get("fractional_times"):  # RFC 7519 NumericDate allows fractions
+            claims.update(iat=now + 0.25, exp=now + 300.5, nbf=now - 0.75)
         claims.update(b.get("claims", {}))
         claims = {k: v for k, v in claims.items() if v is not None}
-        key = self.keys[-1]
+        key = b.get("signing_key") or self.keys[-1]
         header = {"alg": "RS256", "kid": key.kid}
         if b.get("alg") == "none":
             part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
@@ -73,6 +76,9 @@ class StubProvider:
 
         @app.get("/.well-known/openid-configuration")
         def discovery():
+            time.sleep(self.behaviour.get("discovery_delay", 0))
+            if self.behaviour.get("discovery_status"):
+                return "provider trouble", self.behaviour["discovery_status"]
             issuer = self.behaviour.get("metadata_issuer", self.issuer)
             return jsonify(issuer=issuer, authorization_endpoint=f"{self.issuer}/authorize",
                            token_endpoint=f"{self.issuer}/token", jwks_uri=f"{self.issuer}/jwks",
@@ -82,7 +88,11 @@ class StubProvider:
 
         @app.get("/jwks")
         def jwks():
-            return jsonify(keys=[k.as_dict(private=False) for k in self.keys])
+            self.jwks_fetches += 1
+            response = jsonify(keys=[k.as_dict(private=False) for k in self.keys])
+            if self.behaviour.get("jwks_cache_control"):
+                response.headers["Cache-Control"] = self.behaviour["jwks_cache_control"]
+            return response
 
         @app.get("/authorize")
         def authorize():
@@ -128,19 +138,19 @@ def stub():
 
 @pytest.fixture
 def stubland(stub, database_uri, tmp_path, monkeypatch):
-    raw = yaml.safe_load((PROJECT_ROOT / "config" / "regions.yaml").read_text(encoding="utf-8"))
-    raw["regions"]["stubland"] = {
-        "name": "Регион-заглушка", "hosts": ["school.stubland.example"],
-        "identity_provider": {"kind": "oidc", "issuer": stub.issuer,
-                              "discovery_url": f"{stub.issuer}/.well-known/openid-configuration",
-                              "client_id": CLIENT_ID, "client_secret_env": "STUB_OIDC_SECRET",
-                              "scopes": ["openid", "email", "phone"]},
-        "login_methods": [{"kind": "oidc", "label": "Вход"}],
-        "branding": raw["regions"]["moscow"]["branding"],
-        "policy": {"match_fields": ["email", "phone"]},
-    }  # fmt: skip
-    regions = tmp_path / "regions.yaml"
-    regions.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    def add_stubland(raw):
+        raw["regions"]["stubland"] = {
+            "name": "Регион-заглушка", "hosts": ["school.stubland.example"],
+            "identity_provider": {"kind": "oidc", "issuer": stub.issuer,
+                                  "discovery_url": f"{stub.issuer}/.well-known/openid-configuration",
+                                  "client_id": CLIENT_ID, "client_secret_env": "STUB_OIDC_SECRET",
+                                  "scopes": ["openid", "email", "phone"]},
+            "login_methods": [{"kind": "oidc", "label": "Вход"}],
+            "branding": raw["regions"]["moscow"]["branding"],
+            "policy": {"match_fields": ["email", "phone"]},
+        }  # fmt: skip
+
+    regions = regions_file(tmp_path, add_stubland)
     monkeypatch.setenv("STUB_OIDC_SECRET", SECRET)
     stub.behaviour = {}
     app = create_app(test_environ(database_uri, REGIONS_FILE=str(regions)))
@@ -154,10 +164,7 @@ def stubland(stub, database_uri, tmp_path, monkeypatch):
             '{"type": "guardian", "guardian": "p", "student": "k"}',
         ]), "jsonl")  # fmt: skip
     yield app
-    with app.app_context():
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
+    empty_tables(app)
 
 
 BASE = "http://school.stubland.example/"
@@ -226,7 +233,7 @@ def test_honest_login_is_accepted(stubland):
 )
 def test_dishonest_answers_are_refused(stubland, stub, behaviour, reason, detail):
     stub.behaviour = behaviour
-    stubland.extensions.pop("oidc_clients", None)  # metadata rows need a fresh discovery
+    stubland.extensions.pop("identity_providers", None)  # metadata rows need a fresh discovery
     response, client = login(stubland)
     assert response.status_code in (302, 503)
     assert not signed_in(client)

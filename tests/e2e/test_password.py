@@ -71,7 +71,7 @@ def test_unknown_login_and_wrong_password_look_the_same(live):
     app = live.portal_app
     base = live.portal("kaluga")
     with app.test_request_context(base_url=base):
-        from app import passwords
+        from app.identity.password import credentials as passwords
         from app.models import Enrolment, Person
 
         students = db.session.scalars(
@@ -240,3 +240,40 @@ def test_esia_users_have_no_password_page(browser):
     b = browser("mosreg")
     b.esia_login("P1")
     assert b.get("/account/password").status_code == 404
+
+
+def test_the_owner_gets_in_while_others_guess_their_password(live, database_uri):
+    """No victim lockout: failures count per (login, address). A guesser's address is refused
+    after 5 a minute, with the Russian page saying when to try again; the owner, elsewhere, with
+    the right password, gets in. Guessing from many addresses passes the per-login backstop:
+    further failures are answered late, never refused, and the owner still gets in."""
+    app = create_app(test_environ(
+        database_uri, IDP_EMULATOR_URL=live.emulator_url, TRUSTED_PROXY_HOPS="1",
+        LOGIN_BACKSTOP_DELAY_SECONDS="0.4",
+    ))  # fmt: skip
+    base = "http://kaluga.localhost/"
+
+    def attempt(address: str, password: str):
+        client = app.test_client()
+        via = {"X-Forwarded-For": address}
+        page = client.get("/login/password", base_url=base, headers=via).get_data(as_text=True)
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        started = time.monotonic()
+        response = client.post("/login/password", base_url=base, headers=via,
+                               data={"csrf_token": token, "login": LOGIN, "password": password})  # fmt: skip
+        return response, time.monotonic() - started
+
+    statuses = [attempt("203.0.113.9", "wrong-password")[0].status_code for _ in range(8)]
+    assert statuses == [200] * 5 + [429] * 3
+    refused, _ = attempt("203.0.113.9", INITIAL)  # that address waits, even with the password
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 60
+    assert "Попробуйте снова через" in refused.get_data(as_text=True)
+    owner, _ = attempt("198.51.100.7", INITIAL)
+    assert owner.status_code == 302 and owner.location.endswith("/login/password/change")
+
+    for n in range(100):  # a hundred more addresses, a few guesses each would be the same
+        assert attempt(f"192.0.2.{n + 1}", "wrong-password")[0].status_code == 200
+    slowed, took = attempt("198.18.0.1", "wrong-password")
+    assert slowed.status_code == 200 and took >= 0.4  # answered late, not refused
+    owner, _ = attempt("198.51.100.8", INITIAL)
+    assert owner.status_code == 302 and owner.location.endswith("/login/password/change")

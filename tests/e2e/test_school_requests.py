@@ -41,7 +41,10 @@ def test_p3_mismatch_report_is_fixed_by_the_school_and_the_parent_gets_in(browse
     parent = browser(slug)
     page = parent.esia_login("P3")
     assert "Сообщить школе о расхождении" in page.text
-    assert P3_OWN_SNILS in page.text and P3_SCHOOL_SNILS not in page.text
+    # Her own СНИЛС only masked (152-ФЗ: never in full unasked); the school's not at all.
+    assert "***-***-*** 80" in page.text
+    assert P3_OWN_SNILS not in page.text and "77539892280" not in page.text
+    assert P3_SCHOOL_SNILS not in page.text and "79168248355" not in page.text
     lyceum = radio_value(page, "«Лицей № 2»")
     page = parent.post(
         "/access/mismatch", {"school": lyceum, "share": "snils", "comment": "Проверьте"}
@@ -57,8 +60,18 @@ def test_p3_mismatch_report_is_fixed_by_the_school_and_the_parent_gets_in(browse
     queue = school.get("/school/requests")
     assert "Пробная Ирина Викторовна" in queue.text and "СНИЛС" in queue.text
     detail = school.get(f"/school/requests/mismatch/{report.id}")
-    assert P3_OWN_SNILS in detail.text  # what she sent…
+    assert "***-***-*** 80" in detail.text  # what she sent, masked…
+    assert P3_OWN_SNILS not in detail.text and P3_SCHOOL_SNILS not in detail.text
     assert "irina.probnaya@example.test" not in detail.text.split("Запись школы")[0]  # …only that
+    detail = school.post(f"/school/requests/mismatch/{report.id}/snils")  # shown whole, audited
+    assert P3_OWN_SNILS in detail.text and P3_SCHOOL_SNILS in detail.text
+    with live.portal_app.app_context():
+        shown = db.session.scalars(
+            select(AuditEvent).filter_by(tenant=slug, kind="snils_shown")
+        ).one()  # who (the administrator), whose (the record), when
+    assert shown.actor_id is not None and shown.actor_id != report.user_id
+    assert shown.detail["person_id"] == report.record_id and shown.created_at is not None
+    assert "77539892280" not in str(shown.detail)
 
     bad = school.post(f"/school/requests/mismatch/{report.id}/correct",
                       {**record_form(detail), "snils": "775-398-922 81"})  # fmt: skip
@@ -132,7 +145,15 @@ def test_p7_joins_a_school_found_by_its_legal_name(browser, live, slug):
     admin.esia_login("SA")
     assert "Учебный Никита Павлович" in admin.get("/school/requests").text
     detail = admin.get(f"/school/requests/join/{request.id}")
-    assert "430-530-419 27" in detail.text and "<option" in detail.text
+    assert "***-***-*** 27" in detail.text and "430-530-419 27" not in detail.text
+    assert "<option" in detail.text
+    shown = admin.post(f"/school/requests/join/{request.id}/snils")  # whole, and audited
+    assert "430-530-419 27" in shown.text
+    with live.portal_app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).filter_by(tenant=slug, kind="snils_shown")
+        ).one()
+    assert event.detail["user_id"] == request.user_id and event.actor_id != request.user_id
     class_id = re.search(r'<option value="(\d+)" selected>11А</option>', detail.text)[1]
     page = admin.post(f"/school/requests/join/{request.id}/approve", {"class_id": class_id})
     assert "Запрос одобрен: Учебный Никита Павлович" in page.text

@@ -1,11 +1,23 @@
 // A real OpenID Provider for the portal's relying-party tests: panva's oidc-provider with its
 // development interactions (any login, then a consent screen). Usage:
 //   node server.mjs <port> <client_id> <client_secret> <redirect_uri>
+//   node server.mjs <port> <client_id> <client_secret> <redirect_uri> strict
+// "strict" is a second configuration: the issuer has a path (/op), the only signing key is
+// an ES256 (P-256) key, and subjects are pairwise (each client sees its own sub).
 // Accounts: the login typed is the account id; its profile claims follow from it.
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:http";
 import Provider from "oidc-provider";
 
-const [port, clientId, clientSecret, redirectUri] = process.argv.slice(2);
-const issuer = `http://127.0.0.1:${port}`;
+const [port, clientId, clientSecret, redirectUri, variant] = process.argv.slice(2);
+const strict = variant === "strict";
+const prefix = strict ? "/op" : "";
+const issuer = `http://127.0.0.1:${port}${prefix}`;
+
+function es256Key() {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return { ...privateKey.export({ format: "jwk" }), kid: "es256-1", alg: "ES256", use: "sig" };
+}
 
 const profiles = {
   "parent-5": {
@@ -20,7 +32,16 @@ const provider = new Provider(issuer, {
     client_secret: clientSecret,
     redirect_uris: [redirectUri],
     token_endpoint_auth_method: "client_secret_basic",
+    ...(strict ? { id_token_signed_response_alg: "ES256", subject_type: "pairwise" } : {}),
   }],
+  ...(strict ? {
+    jwks: { keys: [es256Key()] },
+    subjectTypes: ["public", "pairwise"],
+    async pairwiseIdentifier(ctx, accountId, client) {
+      return createHash("sha256").update(`${client.sectorIdentifier}|${accountId}|salt`)
+        .digest("hex");
+    },
+  } : {}),
   claims: {
     openid: ["sub"],
     email: ["email", "email_verified"],
@@ -40,6 +61,17 @@ const provider = new Provider(issuer, {
   },
 });
 
-provider.listen(Number(port), "127.0.0.1", () => {
+const handle = provider.callback();
+createServer((req, res) => {
+  if (!req.url.startsWith(prefix)) {
+    res.writeHead(404).end();
+    return;
+  }
+  // Mounted under the prefix as Express would: the provider reads the mount path from
+  // originalUrl and builds its endpoints' URLs under it.
+  req.originalUrl = req.url;
+  req.url = req.url.slice(prefix.length) || "/";
+  handle(req, res);
+}).listen(Number(port), "127.0.0.1", () => {
   console.log(`listening ${issuer}`);
 });

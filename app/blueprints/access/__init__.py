@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("access", __name__, url_prefix="/access")
-
-from . import routes  # noqa: E402, F401  (routes attach to bp)

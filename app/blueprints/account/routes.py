@@ -1,7 +1,8 @@
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from app import audit, consent, passwords
+from app import audit, consent
+from app.access import ROLE_LABELS
 from app.accounts import (
     LAST_ROLE_STAYS,
     ONLY_ENDED_DELETABLE,
@@ -11,11 +12,12 @@ from app.accounts import (
     structural_roles,
 )
 from app.audit import mask_snils
-from app.blueprints.access.routes import ROLE_LABELS
+from app.blueprints.forms import PasswordChangeForm
 from app.extensions import htmx
-from app.identity import password as password_identity
+from app.identity.password import credentials as passwords
 from app.identity.types import format_snils
 from app.sessions import active_sessions
+from app.signin import current_access
 from app.tenants import tenant_required
 
 from . import bp
@@ -26,7 +28,7 @@ CONSENT_REVOKED_SIGNED_OUT = (
 
 
 def _settings_page(*, snils_shown: bool = False, status: int = 200):
-    person = current_user.person
+    person, access = current_user.person, current_access()
     snils = person.snils if person else None
     return render_template(
         "account/settings.html",
@@ -36,12 +38,12 @@ def _settings_page(*, snils_shown: bool = False, status: int = 200):
         roles=structural_roles(current_user),
         labels=ROLE_LABELS,
         role_rules=(ONLY_ENDED_DELETABLE, LAST_ROLE_STAYS),
-        current=session.get("role"),
-        can_switch=len((session.get("access") or {}).get("roles", [])) > 1,
+        current=access.role if access else None,
+        can_switch=bool(access and access.several_roles),
         given=consent.given_by(current_user),
         received=consent.received_by(current_user),
         sessions=active_sessions(current_app, current_user.tenant, current_user.id, session.sid),
-        has_password=password_identity.credential_of(current_user) is not None,
+        has_password=passwords.credential_of(current_user) is not None,
     ), status
 
 
@@ -109,18 +111,19 @@ def revoke_consent(consent_id: int):
 @login_required
 def change_password():
     """For students with a school-issued login: a new password ends their other sessions."""
-    credential = password_identity.credential_of(current_user) or abort(404)
-    problems = []
-    if request.method == "POST":
+    credential = passwords.credential_of(current_user) or abort(404)
+    form, problems = PasswordChangeForm(request.form, asks_current=True), []
+    if form.is_submitted():
         problems = passwords.change_from_form(
-            credential, request.form, keep_sid=session.sid, current_required=True
+            credential, form.data, keep_sid=session.sid, current_required=form.asks_current
         )
         if not problems:
             flash("Пароль изменён. Другие сеансы завершены.", "success")
             return redirect(url_for("account.settings"))
     return render_template(
-        "account/password.html", problems=problems, login=credential.login,
-        min_length=passwords.MIN_LENGTH,
+        "auth/password_change.html", form=form, problems=problems, login=credential.login,
+        min_length=passwords.MIN_LENGTH, action=url_for("account.change_password"),
+        first_login=False,
     ), (400 if problems else 200)  # fmt: skip
 
 

@@ -20,11 +20,14 @@ from flask_login import current_user
 from app import admin_reports
 from app.access.lookup import is_regional_admin
 from app.blueprints.guards import requires
-from app.extensions import htmx
+from app.erasure import erase_user
+from app.errors import render_error
+from app.extensions import db, htmx
+from app.models import User
 from app.qa import check_region
 from app.tenants import assets, current_registry, editing, versions
 
-from . import bp
+from . import bp, forms
 
 regional_admin_required = requires(is_regional_admin)
 DRAFT = "config_draft"
@@ -51,60 +54,62 @@ def qa():
 
 
 def _source():
-    return versions.source_config(current_app, g.tenant.slug)
+    """The version a submitted form was made from (its ``base``), as stored; the latest when
+    the form names none that exists."""
+    named = request.form.get("base", "")
+    try:
+        return versions.at(g.tenant.slug, int(named) if named.isdigit() else None)[1]
+    except LookupError:
+        return versions.at(g.tenant.slug)[1]
 
 
-def _form_page(values, *, base, problems=None, preview=None, notice=None, status=200):
-    source = _source()
-    page = render_template(
-        "admin/config.html", values=values, base=base, problems=problems or {},
-        fields=editing.FIELDS, groups=editing.GROUPS, methods=editing.available_methods(source),
-        method_label=lambda kind: editing.method_label(source, kind),
-        preview=preview, notice=notice,
-    )  # fmt: skip
+def _form_page(form, *, problems=None, preview=None, notice=None, status=200):
+    page = render_template("admin/config.html", form=form, problems=problems or {},
+                           preview=preview, notice=notice)  # fmt: skip
     return page, status
 
 
-def _edited():
+def _edited(form):
     """The form's configuration (with an uploaded logo stored), or its problems."""
-    logo, problems = request.form.get("branding.logo") or None, {}
-    upload = request.files.get("logo")
+    source, problems = _source(), {}
+    logo, upload = form.logo_path.data or None, form.logo.data
     if upload and upload.filename:
         try:
             logo = assets.store(g.tenant.slug, upload.read(assets.MAX_BYTES + 1))
         except assets.LogoRefused as refused:
             problems["branding.logo"] = str(refused)
     config, invalid = editing.config_from_form(
-        _source(), request.form, logo=logo, static_dir=Path(current_app.static_folder)
+        source, form.data, logo=logo, static_dir=Path(current_app.static_folder)
     )
+    form.logo_path.data = logo or source.branding.logo  # shown, and kept for the next submit
     problems |= invalid
-    values = {**request.form.to_dict(), "branding.logo": logo or _source().branding.logo}
-    return (None if problems else config), problems, values
+    return (None if problems else config), problems
 
 
 @bp.get("/config")
 @regional_admin_required
 def config():
-    return _form_page(editing.form_values(_source()), base=versions.latest_number(g.tenant.slug))
+    base, source = versions.at(g.tenant.slug)
+    return _form_page(forms.filled_config_form(source, base=base))
 
 
 @bp.post("/config/preview")
 @regional_admin_required
 def preview():
     """The login page in the edited branding, before anything is saved."""
-    config, problems, values = _edited()
-    base = request.form.get("base", type=int) or 0
+    form = forms.submitted_config_form(_source())
+    config, problems = _edited(form)
     if config is None:
         if htmx:
             return render_template("admin/_preview.html", problems=problems), 400
-        return _form_page(values, base=base, problems=problems, status=400)
+        return _form_page(form, problems=problems, status=400)
     key = secrets.token_urlsafe(8)  # a new stylesheet address for every preview
     session[DRAFT] = {"key": key, "primary": config.branding.primary_color,
                       "accent": config.branding.accent_color}  # fmt: skip
     shown = {"config": config, "key": key}
     if htmx:
         return render_template("admin/_preview.html", preview=shown, problems={})
-    return _form_page(values, base=base, preview=shown)
+    return _form_page(form, preview=shown)
 
 
 @bp.get("/config/preview.css")
@@ -121,16 +126,15 @@ def preview_css():
 @bp.post("/config")
 @regional_admin_required
 def save_config():
-    config, problems, values = _edited()
-    base = request.form.get("base", type=int) or 0
+    form = forms.submitted_config_form(_source())
+    config, problems = _edited(form)
     if config is None:
-        return _form_page(values, base=base, problems=problems, status=400)
+        return _form_page(form, problems=problems, status=400)
     try:
-        version = versions.save(g.tenant.slug, config, base=base, author=current_user,
-                                comment=request.form.get("comment", ""))  # fmt: skip
+        version = versions.save(g.tenant.slug, config, base=form.base.data, author=current_user,
+                                comment=form.comment.data or "")  # fmt: skip
     except versions.StaleVersion as stale:
-        notice = STALE.format(latest=stale.latest)
-        return _form_page(values, base=base, notice=notice, status=409)
+        return _form_page(form, notice=STALE.format(latest=stale.latest), status=409)
     flash(f"Сохранена версия {version.number}. Её видят все посетители региона.", "success")
     return redirect(url_for("admin.history"))
 
@@ -163,7 +167,7 @@ def version(number: int):
 def restore(number: int):
     try:
         restored = versions.restore(g.tenant.slug, number, author=current_user,
-                                    base=request.form.get("base", type=int) or 0)  # fmt: skip
+                                    base=forms.RestoreForm().base.data)  # fmt: skip
     except LookupError:
         abort(404)
     except versions.StaleVersion as stale:
@@ -181,9 +185,10 @@ def restore(number: int):
 def stats():
     days = min(max(request.args.get("days", 14, type=int), 1), 92)
     report = admin_reports.login_stats(g.tenant.slug, days, date.today())
+    methods = admin_reports.method_labels(g.tenant.config.login_methods)
     return render_template(
         "admin/stats.html", report=report, days=days, bars=admin_reports.bars(report),
-        methods=admin_reports.METHOD_LABELS, reasons=admin_reports.REASON_LABELS,
+        methods=methods, reasons=admin_reports.REASON_LABELS,
     )  # fmt: skip
 
 
@@ -202,3 +207,38 @@ def audit_log():
     page = admin_reports.audit_page(g.tenant.slug, kind, _day("from"), _day("to"), offset)
     return render_template("admin/audit.html", page=page, kind=kind, offset=offset,
                            start=_day("from"), end=_day("to"), step=admin_reports.PAGE)  # fmt: skip
+
+
+# --- the right to erasure ---------------------------------------------------------------------
+
+
+OWN_ACCOUNT = (
+    "Свою учётную запись здесь удалить нельзя: её удалит другой администратор региона "
+    "или оператор портала."
+)
+
+
+def _person_of_region(user_id: int) -> User:
+    """An account of this region (404 otherwise), not the administrator's own (409)."""
+    user = db.session.get(User, user_id)
+    if user is None or user.tenant != g.tenant.slug:
+        abort(404)
+    if user.id == current_user.id:
+        abort(make_response(render_error(409, OWN_ACCOUNT)))
+    return user
+
+
+@bp.route("/people/<int:user_id>/erase", methods=["GET", "POST"])
+@regional_admin_required
+def erase_person(user_id: int):
+    """A person's request to destroy their portal data (152-ФЗ art. 21), carried out here and
+    audited; the audit trail stays, with the person pseudonymised."""
+    person = _person_of_region(user_id)
+    form = forms.ErasureForm(request.form)
+    if request.method == "POST" and form.validate():
+        erased = erase_user(person, by=current_user, reason=form.reason.data)
+        flash(f"Данные удалены. В журнале человек теперь обозначен как {erased.pseudonym}.",
+              "success")  # fmt: skip
+        return redirect(url_for("admin.audit_log"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/erase.html", person=person, form=form), status

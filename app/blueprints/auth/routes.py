@@ -1,39 +1,52 @@
-from datetime import date
+import time
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
+from limits import parse as parse_limit
+from redis.exceptions import RedisError
 
-from app import audit, passwords
-from app.access import Outcome, evaluate
-from app.accounts import begin_session, user_for
-from app.consent import request_parental
+from app import audit
+from app.blueprints.forms import PasswordChangeForm
 from app.errors import render_error
 from app.extensions import limiter
 from app.identity import LoginFailed, ProviderUnavailable, offered_methods, provider_class
-from app.identity import password as password_identity
-from app.identity.password import PasswordChangeRequired
-from app.school_requests import applicant_of, schools_of_record
+from app.identity.password import PasswordChangeRequired, PasswordProvider, identity_of
+from app.identity.password import credentials as passwords
+from app.signin import complete_login
 from app.tenants import tenant_required
 
 from . import bp
 
-FAILURE_MESSAGES = {
-    "refused": (
-        "Вы нажали «Отказаться» на странице «Предоставление прав доступа», поэтому вход не "
-        "выполнен. Чтобы войти, нажмите «Госуслуги» ещё раз и выберите «Предоставить»."
-    ),
-    "bad_state": "Страница входа устарела. Нажмите кнопку входа ещё раз.",
-}
+REFUSED = (
+    "Вы не разрешили {provider} передать ваши данные, поэтому вход не выполнен. Чтобы войти, "
+    "нажмите «{label}» ещё раз и разрешите передачу данных."
+)
+STALE = "Страница входа устарела. Нажмите кнопку входа ещё раз."
 DEFAULT_FAILURE = (
     "Не удалось войти: сервис входа вернул ошибку. Попробуйте ещё раз; если ошибка повторится, "
     "обратитесь в службу поддержки."
 )
 # The seeds' words (000), the same for an unknown login and a wrong password.
 WRONG_PASSWORD = "Неверный логин или пароль"  # noqa: S105 - a message, not a password
-# Per region and login: 5 a minute, then 20 an hour; per address: 30 a minute, 300 an hour.
-# Every limit lapses on its own, so nobody can lock a student out for good.
+# Failed attempts count per (region, login, client address): 5 a minute, then 20 an hour;
+# per address, over all logins: 30 a minute, 300 an hour. Every limit lapses on its own, and
+# none is per login alone: guessing from elsewhere never keeps the owner out (docs/security.md).
 LOGIN_LIMITS = "5 per minute;20 per hour"
 IP_LIMITS = "30 per minute;300 per hour"
+# Per (region, login) over every address, a much higher backstop that only slows: past it,
+# each further *failed* attempt is answered after a delay; the right password is never slowed.
+LOGIN_BACKSTOP = parse_limit("100 per hour")
 
 UNAVAILABLE = (
     "Сервис входа сейчас не отвечает, поэтому войти не получилось. "
@@ -52,7 +65,22 @@ def _provider(kind: str):
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("portal.index"))
-    return render_template("auth/login.html", methods=offered_methods(g.tenant))
+    return render_template(
+        "auth/login.html", methods=offered_methods(g.tenant), asked_for=request.args.get("next")
+    )
+
+
+def _unavailable(kind: str, down: ProviderUnavailable):
+    audit.record("login_failed", method=kind, reason="provider_unavailable", detail=str(down))
+    return render_error(503, UNAVAILABLE)
+
+
+def _failure_message(provider, failure: LoginFailed) -> str:
+    if failure.reason == "refused":
+        label = next(m.label for m in offered_methods(g.tenant) if m.kind == provider.kind)
+        names = provider.names(g.tenant)
+        return provider.refused_message or REFUSED.format(provider=names.nominative, label=label)
+    return STALE if failure.reason == "bad_state" else DEFAULT_FAILURE
 
 
 @bp.get("/login/<kind>")
@@ -60,6 +88,8 @@ def login():
 def start(kind: str):
     try:
         return _provider(kind).start_login()
+    except ProviderUnavailable as down:
+        return _unavailable(kind, down)
     except LoginFailed as failure:
         audit.record("login_failed", method=kind, reason=failure.reason, detail=failure.detail)
         return render_error(503, UNAVAILABLE)
@@ -68,40 +98,28 @@ def start(kind: str):
 @bp.get("/login/<kind>/callback")
 @tenant_required
 def callback(kind: str):
+    """The provider's answer. A failure ends only the pending login: a person already signed
+    in stays so (a forged callback from another site cannot sign anyone out)."""
     provider = _provider(kind)
     try:
         identity = provider.finish_login(request.args)
     except ProviderUnavailable as down:
-        session.clear()
-        audit.record("login_failed", method=kind, reason="provider_unavailable", detail=str(down))
-        return render_error(503, UNAVAILABLE)
+        provider.forget_pending()
+        return _unavailable(kind, down)
     except LoginFailed as failure:
-        session.clear()
+        provider.forget_pending()
         audit.record("login_failed", method=kind, reason=failure.reason, detail=failure.detail)
-        flash(FAILURE_MESSAGES.get(failure.reason, DEFAULT_FAILURE), "error")
+        flash(_failure_message(provider, failure), "error")
         return redirect(url_for("auth.login"))
     return _enter(kind, identity)
 
 
 def _enter(kind: str, identity):
-    """After any successful authentication: the access decision, then a fresh session."""
-    user = user_for(g.tenant, identity)
-    if user.disabled:
-        audit.record("login_failed", method=kind, reason="account_disabled", actor_id=user.id)
-        flash("Учётная запись отключена. Обратитесь в службу поддержки.", "error")
-        return redirect(url_for("auth.login"))
-    decision = evaluate(g.tenant, identity, user, date.today(), method=kind)
-    if decision.outcome == Outcome.PARENT_CONSENT_NEEDED:
-        request_parental(g.tenant.slug, decision.person_id, decision.ask_guardians)
-    # For the region's statistics: which schools' records people fail to match.
-    schools = [s.id for s in schools_of_record(decision.near_id)] if decision.near_id else []
-    begin_session(
-        user, decision, kind=kind, provider_session=identity.provider_session, schools=schools
-    )
-    if decision.outcome == Outcome.STUDENT_PROFILE or decision.near_id is not None:
-        # What the person may choose to send to a school (P7, P3); it stays on the server.
-        session["applicant"] = applicant_of(identity)
-    return redirect(url_for("access.landing"))
+    """After any successful authentication: wherever completing the login leads."""
+    entered = complete_login(g.tenant, identity, method=kind)
+    if entered.refusal:
+        flash(entered.refusal, "error")
+    return redirect(url_for(entered.endpoint))
 
 
 def _failed_password(response) -> bool:
@@ -109,9 +127,22 @@ def _failed_password(response) -> bool:
     return response.status_code != 302
 
 
+def _login() -> str:
+    return request.form.get("login", "").strip().casefold()[:64]
+
+
 def _login_key() -> str:
-    login = request.form.get("login", "").strip().casefold()[:64]
-    return f"login:{g.tenant.slug}:{login}"
+    return f"login:{g.tenant.slug}:{_login()}:{get_remote_address()}"
+
+
+def _slow_a_distributed_guess() -> None:
+    """A failed attempt on a login many addresses are guessing: answered late, never refused."""
+    try:
+        over = not limiter.limiter.hit(LOGIN_BACKSTOP, "login-backstop", g.tenant.slug, _login())
+    except RedisError:  # the limits' store is gone; the per-address limits hold in memory
+        return
+    if over:
+        time.sleep(current_app.config["LOGIN_BACKSTOP_DELAY_SECONDS"])
 
 
 @bp.post("/login/password")
@@ -119,7 +150,7 @@ def _login_key() -> str:
 @limiter.limit(LOGIN_LIMITS, key_func=_login_key, deduct_when=_failed_password)
 @limiter.limit(IP_LIMITS, deduct_when=_failed_password)
 def password_submit():
-    provider = _provider("password")
+    provider = _provider(PasswordProvider.kind)
     try:
         identity = provider.finish_login(request.form)
     except PasswordChangeRequired as required:
@@ -128,30 +159,32 @@ def password_submit():
         session["password_change"] = required.credential.id
         return redirect(url_for("auth.password_change"))
     except LoginFailed as failure:
-        audit.record("login_failed", method="password", reason=failure.reason, login=failure.detail)
+        audit.record("login_failed", method=provider.kind, reason=failure.reason,
+                     login=failure.detail)  # fmt: skip
+        _slow_a_distributed_guess()
         page = render_template(
             "auth/password.html", login=request.form.get("login", ""), error=WRONG_PASSWORD
         )
         return page, 200
-    return _enter("password", identity)
+    return _enter(provider.kind, identity)
 
 
 @bp.route("/login/password/change", methods=["GET", "POST"])
 @tenant_required
 def password_change():
-    credential = password_identity.credential(session.get("password_change") or 0)
+    credential = passwords.credential(session.get("password_change") or 0)
     if credential is None or credential.tenant != g.tenant.slug:
-        return redirect(url_for("auth.start", kind="password"))
-    problems = []
-    if request.method == "POST":
+        return redirect(url_for("auth.start", kind=PasswordProvider.kind))
+    form, problems = PasswordChangeForm(request.form, asks_current=False), []
+    if form.is_submitted():
         problems = passwords.change_from_form(
-            credential, request.form, keep_sid=session.sid, current_required=False
+            credential, form.data, keep_sid=session.sid, current_required=form.asks_current
         )
         if not problems:
-            return _enter("password", password_identity.identity_of(credential))
+            return _enter(PasswordProvider.kind, identity_of(credential))
     return render_template(
-        "auth/password_change.html", problems=problems, login=credential.login,
-        min_length=passwords.MIN_LENGTH,
+        "auth/password_change.html", form=form, problems=problems, login=credential.login,
+        min_length=passwords.MIN_LENGTH, action=url_for("auth.password_change"), first_login=True,
     ), (400 if problems else 200)  # fmt: skip
 
 

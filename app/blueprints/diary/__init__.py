@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("diary", __name__, url_prefix="/diary")
-
-from . import routes  # noqa: E402, F401  (routes attach to bp)

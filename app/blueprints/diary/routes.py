@@ -7,18 +7,18 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user, login_required
 
 from app import audit
-from app.blueprints.access.routes import ROLE_LABELS
+from app.access import ROLE_LABELS
 from app.diary import parse_week
 from app.diary.calendar import human_date, week_param
 from app.diary.people import NotYours, diary_page, taught_classes
 from app.errors import render_error
 from app.extensions import htmx
+from app.signin import current_access
 from app.tenants import tenant_required
 
 from . import bp
@@ -26,24 +26,29 @@ from . import bp
 BAD_WEEK = "Неделя указана неверно. Откройте дневник заново или выберите неделю стрелками."
 
 
+# Roles whose home is another part of the portal.
+ELSEWHERE = {"regional_admin": "admin.home", "school_admin": "school.students"}
+
+
 @bp.get("/")
 @tenant_required
 @login_required
 def home():
-    access = session.get("access") or {}
-    role = session.get("role")
-    current = next((r for r in access.get("roles", []) if r["kind"] == role), None)
+    access = current_access()
+    current = access.current if access else None
     if current is None:
         return redirect(url_for("access.choose_role"))
-    if role == "regional_admin":
-        return redirect(url_for("admin.home"))
-    if role == "school_admin":
-        return redirect(url_for("school.students"))
-    common = {"role": role, "role_label": ROLE_LABELS[role],
-              "several_roles": len(access["roles"]) > 1}  # fmt: skip
-    if role == "teacher":
+    if current.kind in ELSEWHERE:
+        return redirect(url_for(ELSEWHERE[current.kind]))
+    common = {"role": current.kind, "role_label": ROLE_LABELS[current.kind],
+              "several_roles": access.several_roles}  # fmt: skip
+    if current.kind == "teacher":
         return render_template("diary/home.html", classes=taught_classes(current_user), **common)
+    return _children_diary(current, common)
 
+
+def _children_diary(current, common: dict):
+    """A student's own diary, or a parent's or trusted person's child's, for one week."""
     monday = parse_week(request.args.get("week"), date.today())
     child_id = request.args.get("child", type=int)
     if monday is None:
@@ -61,5 +66,5 @@ def home():
     if page.student is not None:
         # 152-ФЗ: who looked at which child's diary (by id), as what, and when.
         audit.record("diary_viewed", actor_id=current_user.id, student_id=page.student.id,
-                     role=role, week=week_param(monday))  # fmt: skip
+                     role=current.kind, week=week_param(monday))  # fmt: skip
     return response

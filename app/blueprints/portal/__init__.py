@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("portal", __name__)
-
-from . import routes  # noqa: E402, F401  (routes attach to bp)

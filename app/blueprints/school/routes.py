@@ -1,13 +1,13 @@
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import passwords
-from app import school_requests as requests
-from app.blueprints.access.routes import FIELD_LABELS
+from app.access import FIELD_LABELS
 from app.blueprints.guards import requires
+from app.identity.password import credentials as passwords
 from app.models import JoinRequest, MismatchReport
 from app.models.base import db_id
-from app.school_admin import schools_of, student_of, students_of
+from app.schools import requests as school_requests
+from app.schools.staff import schools_of, student_of, students_of
 
 from . import bp
 
@@ -37,7 +37,7 @@ KINDS = {"join": JoinRequest, "mismatch": MismatchReport}
 
 def _queued(kind: str, request_id: int):
     model = KINDS.get(kind) or abort(404)
-    return requests.queued(current_user, model, request_id) or abort(404)
+    return school_requests.queued(current_user, model, request_id) or abort(404)
 
 
 @bp.get("/requests")
@@ -45,16 +45,20 @@ def _queued(kind: str, request_id: int):
 def request_queue():
     return render_template(
         "school/requests.html",
-        joins=requests.queue(current_user, JoinRequest),
-        mismatches=requests.queue(current_user, MismatchReport),
+        joins=school_requests.queue(current_user, JoinRequest),
+        mismatches=school_requests.queue(current_user, MismatchReport),
         labels=FIELD_LABELS,
     )
 
 
-def _request_page(kind: str, item, *, problem=None, problems=None, form=None, status=200):
+def _request_page(kind: str, item, *, problem=None, problems=None, form=None, status=200,
+                  revealed: bool = False):  # fmt: skip
+    """A request's page; СНИЛС are masked unless the administrator asked to see them whole
+    (``revealed``, audited), or is correcting the record with them."""
+    revealed = revealed or bool(form and "snils" in form)
     return render_template(
         f"school/{kind}_request.html", item=item, labels=FIELD_LABELS, problem=problem,
-        problems=problems or {}, form=form,
+        problems=problems or {}, form=form, revealed=revealed,
     ), status  # fmt: skip
 
 
@@ -64,13 +68,22 @@ def request_detail(kind: str, request_id: int):
     return _request_page(kind, _queued(kind, request_id))
 
 
+@bp.post("/requests/<kind>/<int:request_id>/snils")
+@school_admin_required
+def reveal_snils(kind: str, request_id: int):
+    """The СНИЛС of a request shown whole: a deliberate act, audited (who, whose, when)."""
+    item = _queued(kind, request_id)
+    school_requests.reveal_snils(current_user, item)
+    return _request_page(kind, item, revealed=True)
+
+
 @bp.post("/requests/join/<int:request_id>/approve")
 @school_admin_required
 def approve_join(request_id: int):
     item = _queued("join", request_id)
     try:
-        requests.approve_join(current_user, item, db_id(request.form.get("class_id")))
-    except requests.RequestRefused as refused:
+        school_requests.approve_join(current_user, item, db_id(request.form.get("class_id")))
+    except school_requests.RequestRefused as refused:
         return _request_page("join", item, problem=str(refused), form=request.form, status=400)
     flash(f"Запрос одобрен: {item.applicant['full_name']} зачислен(а).", "success")
     return redirect(url_for("school.request_queue"))
@@ -81,12 +94,12 @@ def approve_join(request_id: int):
 def correct_record(request_id: int):
     item = _queued("mismatch", request_id)
     try:
-        requests.correct_record(current_user, item, request.form)
-    except requests.RecordInvalid as invalid:
+        school_requests.correct_record(current_user, item, request.form)
+    except school_requests.RecordInvalid as invalid:
         return _request_page(
             "mismatch", item, problems=invalid.problems, form=request.form, status=400
         )
-    except requests.RequestRefused as refused:
+    except school_requests.RequestRefused as refused:
         return _request_page("mismatch", item, problem=str(refused), form=request.form, status=400)
     flash("Данные исправлены. Отправителю пришло уведомление: можно входить снова.", "success")
     return redirect(url_for("school.request_queue"))
@@ -97,8 +110,8 @@ def correct_record(request_id: int):
 def reject_request(kind: str, request_id: int):
     item = _queued(kind, request_id)
     try:
-        requests.reject(current_user, item, request.form.get("reason", ""))
-    except requests.RequestRefused as refused:
+        school_requests.reject(current_user, item, request.form.get("reason", ""))
+    except school_requests.RequestRefused as refused:
         return _request_page(kind, item, problem=str(refused), form=request.form, status=400)
     flash("Запрос отклонён. Отправитель увидит причину.", "success")
     return redirect(url_for("school.request_queue"))

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("trusted", __name__, url_prefix="/trusted")
-
-from . import routes  # noqa: E402, F401  (routes attach to bp)

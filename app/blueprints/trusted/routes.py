@@ -14,16 +14,16 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app import audit, trusted
+from app.access import RoleKind
 from app.diary.people import linked_children
 from app.extensions import db, htmx, limiter
-from app.identity import offered_methods
-from app.identity.types import normalize_phone, normalize_snils
+from app.identity import provider_label
 from app.models import User
-from app.models.base import db_id
-from app.school_registry import snils_is_valid
+from app.signin import add_session_role, current_access
 from app.tenants import tenant_required
 
 from . import bp
+from .forms import ChildrenForm, InviteForm, ServiceForm, StepForm
 
 WIZARD = "trusted_wizard"
 STEPS = ("service", "children", "invite", "review")
@@ -33,13 +33,14 @@ TITLES = {
     "invite": "Шаг 3. Пригласить доверенное лицо",
     "review": "Шаг 4. Проверка данных",
 }
+STEP_FORMS = {"service": ServiceForm, "children": ChildrenForm, "invite": InviteForm}
 # Failed searches for an invitee count against this limit: nobody probes whose number it is.
 INVITE_LIMITS = "10 per hour"
 
 
 def _provider_label() -> str:
     """Where the invitee must be registered: the region's own identity provider."""
-    return next((m.label for m in offered_methods(g.tenant) if m.kind != "password"), "портале")
+    return provider_label(g.tenant) or "портале"
 
 
 def refusal() -> str:
@@ -62,9 +63,8 @@ def _enabled():
 def _guardian_children():
     """The children the parent may invite someone for: the login's guardian role, checked
     against the registry now. A trusted person, teacher or student has none: 403."""
-    role = next((r for r in (session.get("access") or {}).get("roles", [])
-                 if r["kind"] == "guardian"), None)  # fmt: skip
-    children = linked_children(current_user, role["children"]) if role else []
+    access = current_access()
+    children = linked_children(current_user, access.guardian_children) if access else []
     if not children:
         audit.record("forbidden", actor_id=current_user.id, path=request.path)
         abort(403)
@@ -73,7 +73,8 @@ def _guardian_children():
 
 @bp.get("/")
 def index():
-    guardian = any(r["kind"] == "guardian" for r in (session.get("access") or {}).get("roles", []))
+    access = current_access()
+    guardian = bool(access and access.has_role(RoleKind.GUARDIAN.value))
     return render_template(
         "trusted/index.html",
         guardian=guardian,
@@ -94,46 +95,33 @@ def _done(state: dict, step: str) -> bool:
                            "invite": "invitee_id", "review": "invitee_id"}[step]))  # fmt: skip
 
 
-def _take(step: str, state: dict, form, children) -> dict[str, str]:
-    """Validate one step's form into the wizard's state; the problems by field."""
-    if step == "service":
-        if form.get("service") not in trusted.SERVICES:
-            return {"service": "Выберите услугу."}
-        state["service"] = form["service"]
-    elif step == "children":
-        allowed = {c.id for c in children}
-        chosen = [i for i in map(db_id, form.getlist("children")) if i in allowed]
-        state["children"] = chosen
-        if not chosen:
-            return {"children": "Выберите ребенка (детей)."}
-    elif step == "invite":
-        by = form.get("by") if form.get("by") in ("phone", "snils") else "phone"
-        state.update(by=by, contact=form.get("contact", "").strip()[:32],
-                     surname=form.get("surname", "").strip()[:100], invitee_id=None)  # fmt: skip
-        problems = {}
-        if by == "phone" and len(normalize_phone(state["contact"]) or "") != 11:
-            problems["contact"] = "Укажите номер мобильного телефона: +7 и десять цифр."
-        digits = normalize_snils(state["contact"]) if by == "snils" else None
-        if by == "snils" and not (digits and snils_is_valid(digits)):
-            problems["contact"] = "Проверьте СНИЛС: 11 цифр, контрольное число должно сходиться."
-        if not state["surname"]:
-            problems["surname"] = "Укажите фамилию доверенного лица."
-        if problems:
-            return problems
-        invitee = trusted.find_invitee(g.tenant, by, state["contact"], state["surname"])
+def _form(step: str, state: dict, children, posted=None) -> StepForm | None:
+    """The step's form, from what was posted or else from what the wizard remembers; the
+    review asks nothing."""
+    form_class = STEP_FORMS.get(step)
+    return form_class(posted, state=state, offered=children) if form_class else None
+
+
+def _take(step: str, form: StepForm, state: dict) -> bool:
+    """Validate one step's form into the wizard's state; step 3 also finds the invitee."""
+    if not form.save(state):
+        return False
+    if step == "invite":
+        invitee = trusted.find_invitee(g.tenant, form.by.data, form.contact.data, form.surname.data)
         if invitee is None or invitee.id == current_user.id:
-            return {"form": refusal()}
+            form.form_errors.append(refusal())
+            return False
         state["invitee_id"] = invitee.id
-    return {}
+    return True
 
 
-def _render(step: str, state: dict, children, problems=None, status=200, push=False):
+def _render(step: str, state: dict, children, form=None, status=200, push=False):
     chosen = [c for c in children if c.id in state.get("children", [])]
     invitee = db.session.get(User, state["invitee_id"]) if state.get("invitee_id") else None
     context = {
-        "step": step, "steps": STEPS, "titles": TITLES, "state": state, "children": children,
-        "chosen": chosen, "invitee": invitee, "services": trusted.SERVICES,
-        "problems": problems or {}, "provider": _provider_label(),
+        "step": step, "steps": STEPS, "titles": TITLES, "state": state, "chosen": chosen,
+        "invitee": invitee, "services": trusted.SERVICES, "provider": _provider_label(),
+        "form": form if form is not None else _form(step, state, children),
         "activation": trusted.activation_phrase(g.tenant),
     }  # fmt: skip
     template = "trusted/_wizard.html" if htmx and not htmx.boosted else "trusted/wizard.html"
@@ -166,10 +154,11 @@ def step(step: str):
     if earlier is not None:
         return redirect(url_for("trusted.step", step=earlier))
     if request.method == "POST" and step != "review":
-        problems = _take(step, state, request.form, children)
+        form = _form(step, state, children, posted=request.form)
+        taken = _take(step, form, state)
         session[WIZARD] = state
-        if problems:
-            return _render(step, state, children, problems, status=400)
+        if not taken:
+            return _render(step, state, children, form, status=400)
         following = STEPS[STEPS.index(step) + 1]
         if htmx:
             return _render(following, state, children, push=True)
@@ -223,10 +212,7 @@ def accept(grant_id: int):
     response = _act(
         lambda i: trusted.answer(g.tenant, current_user, i, accept=True), grant_id, message
     )
-    access = session.get("access") or {}
-    if not any(r["kind"] == "trusted" for r in access.get("roles", [])):
-        access.setdefault("roles", []).append({"kind": "trusted", "children": [], "waiting": []})
-        session["access"] = access
+    add_session_role(RoleKind.TRUSTED.value)
     return response
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
+import secrets
 import uuid
 from datetime import datetime
 
@@ -22,6 +24,16 @@ ERRORS = {
     "007053": "Ошибка проверки client_secret",
     "007055": "Вход в систему возможен только с подтверждённой учётной записью",
 }
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 S256: base64url(SHA-256(verifier)) without padding."""
+    return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+
+
+def new_pkce_verifier() -> str:
+    """43 to 128 unreserved characters (RFC 7636 §4.1): 64 here."""
+    return secrets.token_urlsafe(48)
 
 
 def new_state() -> str:

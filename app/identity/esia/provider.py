@@ -8,37 +8,39 @@ ESIA's REST API — only the resources whose scope was granted.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from flask import current_app, redirect, url_for
+from flask import redirect, url_for
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 from joserfc.jws import JWSRegistry
 
-from app.identity import (
+from app.identity.base import IdentityProvider, LoginFailed, register
+from app.identity.types import (
     ExternalChild,
     ExternalIdentity,
     FullName,
-    IdentityProvider,
-    LoginFailed,
-    ProviderUnavailable,
-    register,
+    ProviderNames,
+    ProviderTraits,
+    normalize_snils,
+    numeric_date,
 )
-from app.identity.types import normalize_snils
 
 from . import protocol
-from .gost import Signer, certificate_hash, make_signer
+from .config import EsiaConfig
+from .gost import Signer, certificate_hash, make_signer, make_test_certificate
+
+if TYPE_CHECKING:
+    from app.tenants import Tenant
 
 CLOCK_LEEWAY = 60
 KID_SCOPES = {"kid_fullname", "kid_birthdate", "kid_snils"}
@@ -52,9 +54,6 @@ class Credentials:
     signer: Signer
     certificate_hash: str
     provider_key: RSAKey
-
-
-_credentials_lock = threading.Lock()
 
 
 def _read(env: Mapping[str, str], name: str) -> bytes:
@@ -80,16 +79,6 @@ def load_credentials(config, env: Mapping[str, str]) -> Credentials:
     )
 
 
-def credentials_for(tenant, env: Mapping[str, str]) -> Credentials:
-    """Loaded once per region and configuration version, then reused by every login."""
-    cache = current_app.extensions.setdefault("esia_credentials", {})
-    key = (tenant.slug, tenant.version)
-    with _credentials_lock:
-        if key not in cache:
-            cache[key] = load_credentials(tenant.config.identity_provider, env)
-        return cache[key]
-
-
 def _parse_date(value: str | None) -> date | None:
     try:
         return datetime.strptime(value, "%d.%m.%Y").date() if value else None
@@ -100,17 +89,25 @@ def _parse_date(value: str | None) -> date | None:
 @register
 class EsiaProvider(IdentityProvider):
     kind = "esia"
+    config_model = EsiaConfig
+    default_label = "Госуслуги"  # the seeds' button (000)
+    traits = ProviderTraits(grades_accounts=True, lists_children=True, email_policy=True)
+    demo_personas = "esia"
+    refused_message = (
+        "Вы нажали «Отказаться» на странице «Предоставление прав доступа», поэтому вход не "
+        "выполнен. Чтобы войти, нажмите «Госуслуги» ещё раз и выберите «Предоставить»."
+    )
 
-    def __init__(self, tenant, env: Mapping[str, str] | None = None):
-        super().__init__(tenant, env)
-        self.http = requests.Session()
-        self.http.headers["User-Agent"] = "myschool-portal"
+    @classmethod
+    def names(cls, tenant: Tenant) -> ProviderNames:
+        return ProviderNames("Госуслуги", "Госуслуг", "Госуслугах", "Госуслугами")
 
     # --- the two signed requests ----------------------------------------------------------
 
     @property
     def credentials(self) -> Credentials:
-        return credentials_for(self.tenant, self.env)
+        """Loaded once per region and configuration version, then reused by every login."""
+        return self.cached("credentials", lambda: load_credentials(self.config, self.env))
 
     def _url(self, path: str) -> str:
         return self.config.base_url.rstrip("/") + path
@@ -138,26 +135,34 @@ class EsiaProvider(IdentityProvider):
         params = self._base_params(state)
         params.update(response_type="code", access_type="online")
         params = self._signed(params, protocol.authorize_message(params))
-        self.remember_pending(state)
+        secrets_of_the_login = {}
+        if self.config.pkce:
+            verifier = protocol.new_pkce_verifier()
+            params.update(code_challenge=protocol.pkce_challenge(verifier),
+                          code_challenge_method="S256")  # fmt: skip
+            secrets_of_the_login["verifier"] = verifier
+        self.remember_pending(state, **secrets_of_the_login)
         return redirect(f"{self._url(self.config.authorize_path)}?{urlencode(params)}")
 
     def finish_login(self, args: Mapping[str, str]) -> ExternalIdentity:
-        self.take_pending(args)
+        pending = self.take_pending(args)
         if args.get("error"):
             reason = "refused" if args["error"] == "access_denied" else "provider_error"
             raise LoginFailed(reason, args.get("error_description", args["error"]))
         if not args.get("code"):
             raise LoginFailed("provider_error", "no code in the callback")
-        tokens = self._exchange(args["code"])
+        tokens = self._exchange(args["code"], pending.get("verifier"))
         subject, scopes, sid, level, confirmed = self._verify(tokens)
         return self._identity(tokens["access_token"], subject, scopes, sid, level, confirmed)
 
-    def _exchange(self, code: str) -> dict[str, Any]:
+    def _exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
         state = protocol.new_state()
         params = self._base_params(state)
         params.update(code=code, grant_type="authorization_code", token_type="Bearer")
         params = self._signed(params, protocol.token_message(params))
-        response = self._call("post", self._url(self.config.token_path), data=params)
+        if verifier:
+            params["code_verifier"] = verifier
+        response = self.call("post", self._url(self.config.token_path), data=params)
         try:
             body = response.json()
         except ValueError:
@@ -184,11 +189,12 @@ class EsiaProvider(IdentityProvider):
         now = time.time()
         if claims.get("iss") != self.config.issuer:
             raise LoginFailed("invalid_token", f"{sbt} token from another issuer")
-        if not isinstance(claims.get("exp"), int) or claims["exp"] < now - CLOCK_LEEWAY:
+        exp, iat, nbf = (numeric_date(claims.get(name)) for name in ("exp", "iat", "nbf"))
+        if exp is None or exp < now - CLOCK_LEEWAY:
             raise LoginFailed("invalid_token", f"{sbt} token expired")
-        if not isinstance(claims.get("iat"), int) or claims["iat"] > now + CLOCK_LEEWAY:
+        if iat is None or iat > now + CLOCK_LEEWAY:
             raise LoginFailed("invalid_token", f"{sbt} token without a valid iat")
-        if claims.get("nbf", 0) > now + CLOCK_LEEWAY:
+        if "nbf" in claims and (nbf is None or nbf > now + CLOCK_LEEWAY):
             raise LoginFailed("invalid_token", f"{sbt} token not yet valid")
         return claims
 
@@ -218,16 +224,10 @@ class EsiaProvider(IdentityProvider):
 
     # --- REST -----------------------------------------------------------------------------
 
-    def _call(self, method: str, url: str, **kwargs) -> requests.Response:
-        try:
-            return self.http.request(method, url, timeout=self.config.timeout_seconds, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise ProviderUnavailable(f"ESIA at {url}: {type(exc).__name__}") from None
-
     def _rest(self, token: str, path: str, *, embed: bool = False) -> dict[str, Any]:
         url = self._url(f"{self.config.rest_path}/prns/{path}")
         params = {"embed": "(elements)"} if embed else None
-        response = self._call(
+        response = self.call(
             "get", url, params=params, headers={"Authorization": f"Bearer {token}"}
         )
         if response.status_code != 200:
@@ -297,3 +297,37 @@ class EsiaProvider(IdentityProvider):
     def logout_url(self, identity_session: str | None, return_to: str) -> str:
         query = urlencode({"client_id": self.config.client_id, "redirect_url": return_to})
         return f"{self._url(self.config.logout_path)}?{query}"
+
+    # --- operating it ---------------------------------------------------------------------
+
+    @classmethod
+    def probe(cls, config: EsiaConfig) -> tuple[str, bool]:
+        """The authorize endpoint without parameters: any live ESIA answers it (with an error
+        page), so any answer below 500 counts."""
+        return config.base_url.rstrip("/") + config.authorize_path, False
+
+    @classmethod
+    def environment_problems(cls, config: EsiaConfig, env: Mapping[str, str]) -> list[str]:
+        problems = []
+        for name in config.key_file_envs:
+            value = env.get(name)
+            if not value:
+                problems.append(f"{name} is not set")
+            elif not Path(value).is_file():
+                problems.append(f"{name}: no file at that path")
+        return problems
+
+    @classmethod
+    def demo_environment(cls, tenant: Tenant, directory: Path) -> dict:
+        """The region's own GOST key and certificate (made once), and the emulator's
+        certificate as ESIA's."""
+        config, slug = tenant.config.identity_provider, tenant.slug
+        if not (directory / slug / "cert.pem").exists():
+            make_test_certificate(directory / slug, f"Моя школа ({tenant.name})")
+        return {
+            config.client_certificate_file_env: str((directory / slug / "cert.pem").resolve()),
+            config.private_key_file_env: str((directory / slug / "key.pem").resolve()),
+            config.provider_certificate_file_env: str(
+                (directory / "emulator" / "cert.pem").resolve()
+            ),
+        }

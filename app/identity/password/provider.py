@@ -10,12 +10,11 @@ from collections.abc import Mapping
 
 from flask import render_template
 
-from app import passwords
-from app.extensions import db
-from app.identity import ExternalIdentity, FullName, IdentityProvider, LoginFailed, register
+from app.identity.base import IdentityProvider, LoginFailed, register
+from app.identity.types import ExternalIdentity, FullName, ProviderTraits
 from app.models import PasswordCredential
 
-ISSUER = "urn:myschool:password"
+from .credentials import ISSUER, check
 
 
 class PasswordChangeRequired(Exception):
@@ -28,13 +27,19 @@ class PasswordChangeRequired(Exception):
 @register
 class PasswordProvider(IdentityProvider):
     kind = "password"
+    default_label = "Вход по логину"  # the seeds' words (000)
+    traits = ProviderTraits(school_issued=True)
+
+    @classmethod
+    def issuer_of(cls, config) -> str:
+        return ISSUER
 
     def start_login(self):
         return render_template("auth/password.html", login="", error=None)
 
     def finish_login(self, args: Mapping[str, str]) -> ExternalIdentity:
         login, password = args.get("login", ""), args.get("password", "")
-        credential = passwords.check(self.tenant.slug, login, password)
+        credential = check(self.tenant.slug, login, password)
         if credential is None:
             raise LoginFailed("wrong_credentials", login[:64])
         if credential.must_change:
@@ -55,15 +60,3 @@ def identity_of(credential: PasswordCredential) -> ExternalIdentity:
         account_level="SCHOOL",
         confirmed=True,
     )
-
-
-def credential(credential_id: int) -> PasswordCredential | None:
-    return db.session.get(PasswordCredential, credential_id)
-
-
-def credential_of(user) -> PasswordCredential | None:
-    """The credential behind a user who logs in with a school-issued login, if any."""
-    if user.issuer != ISSUER or not user.subject.isdigit():
-        return None
-    found = credential(int(user.subject))
-    return found if found is not None and found.tenant == user.tenant else None

@@ -11,7 +11,7 @@ record is nothing but the name of the field that differs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,8 +35,9 @@ from app.models import (
     User,
 )
 from app.models.requests import APPROVED, PENDING, REJECTED
-from app.school_admin import schools_of
-from app.school_registry import PERSON_FIELDS, PersonRecord
+
+from .registry import PERSON_FIELDS, PersonRecord
+from .staff import schools_of
 
 CHOOSE_SCHOOL = "Выберите образовательную организацию из списка."
 NOTHING_TO_REPORT = "Запрос можно отправить, только когда известно, какое поле отличается."
@@ -136,15 +137,15 @@ def send_join_request(
 
 def send_mismatch_report(
     user: User,
-    access: Mapping[str, Any],
+    found: tuple[int | None, Sequence[str]],
     applicant: Mapping[str, Any],
     school: School | None,
     share: set[str],
     comment: str,
 ) -> MismatchReport:
-    """``access``: the session's decision (names the differing field and the near record);
-    ``share``: the fields the person ticked to attach from their provider's data."""
-    near_id, differing = access.get("near_id"), access.get("differing") or []
+    """``found``: what the login's decision found (the near record and the fields that
+    differ); ``share``: the fields the person ticked to attach from their provider's data."""
+    near_id, differing = found
     if near_id is None or len(differing) != 1:
         raise RequestRefused(NOTHING_TO_REPORT)
     if school is None or school.id not in {s.id for s in schools_of_record(near_id)}:
@@ -284,12 +285,23 @@ def _problem(error: dict) -> str:
     return RECORD_MESSAGES.get(message, "Проверьте значение.")
 
 
+def reveal_snils(admin: User, item: JoinRequest | MismatchReport) -> None:
+    """A school administrator asked to see a request's СНИЛС whole: audited with who, whose
+    (the person's record, or the applicant's account) and when."""
+    whose = {"person_id": item.record_id} if isinstance(item, MismatchReport) else {
+        "user_id": item.user_id}  # fmt: skip
+    audit.record("snils_shown", actor_id=admin.id, request=type(item).__name__,
+                 request_id=item.id, **whose)  # fmt: skip
+
+
 def correct_record(admin: User, report: MismatchReport, form: Mapping[str, str]) -> Person:
     """The school corrects its record, validated as an import line would be; the person is
-    told to log in again."""
+    told to log in again. A form without ``snils`` (the СНИЛС not shown whole) keeps it."""
     if not report.pending:
         raise RequestRefused("Запрос уже рассмотрен.")
     values = {f: (form.get(f) or "").strip() or None for f in PERSON_FIELDS}
+    if "snils" not in form:
+        values["snils"] = report.record.snils
     values["middle_name"] = values["middle_name"] or ""
     try:
         checked = PersonRecord(type="person", key=report.record.key, **values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -21,6 +22,11 @@ from sqlalchemy import select
 from app import audit
 from app.extensions import db
 from app.models import PasswordCredential, Person, User
+from app.sessions import end_sessions
+
+# The issuer of the identities a school-issued login gives: the user's subject is the
+# credential's id.
+ISSUER = "urn:myschool:password"
 
 MIN_LENGTH, MAX_LENGTH = 8, 128
 # Letters and digits that cannot be mistaken for one another on a printed slip.
@@ -154,14 +160,18 @@ def change(credential: PasswordCredential, new_password: str, *, keep_sid: str |
 
 
 def change_from_form(
-    credential: PasswordCredential, form, *, keep_sid: str | None, current_required: bool
+    credential: PasswordCredential,
+    data: Mapping[str, str | None],
+    *,
+    keep_sid: str | None,
+    current_required: bool,
 ) -> list[str]:
-    """The password-change form of both the first login and the account page: [] on success,
-    otherwise why not, in the person's words."""
-    if current_required and not _matches(credential.password_hash, form.get("current", "")):
+    """The data of the password-change form of both the first login and the account page,
+    a field not posted being None: [] on success, otherwise why not, in the person's words."""
+    if current_required and not _matches(credential.password_hash, data.get("current") or ""):
         return ["Текущий пароль введён неверно."]
-    new = form.get("password", "")
-    if new != form.get("password_again", ""):
+    new = data.get("password") or ""
+    if new != (data.get("password_again") or ""):
         return ["Пароли не совпадают."]
     try:
         change(credential, new, keep_sid=keep_sid)
@@ -170,10 +180,19 @@ def change_from_form(
     return []
 
 
-def _end_sessions_of(credential: PasswordCredential, *, reason: str, keep_sid: str | None = None):
-    from app.accounts import end_sessions
-    from app.identity.password import ISSUER
+def credential(credential_id: int) -> PasswordCredential | None:
+    return db.session.get(PasswordCredential, credential_id)
 
+
+def credential_of(user: User) -> PasswordCredential | None:
+    """The credential behind a user who logs in with a school-issued login, if any."""
+    if user.issuer != ISSUER or not user.subject.isdigit():
+        return None
+    found = credential(int(user.subject))
+    return found if found is not None and found.tenant == user.tenant else None
+
+
+def _end_sessions_of(credential: PasswordCredential, *, reason: str, keep_sid: str | None = None):
     user = db.session.scalar(
         select(User).filter_by(tenant=credential.tenant, issuer=ISSUER, subject=str(credential.id))
     )

@@ -1,0 +1,63 @@
+"""Misbehaviours a test can switch on in the emulator, the way real providers sometimes
+behave and attackers always do: answers held back before their headers, bodies trickled a
+byte at a time, tokens issued in the future, keys rotated or withdrawn. Off by default; a
+test sets them on the app's ``Misbehaviour`` (``app.extensions["misbehaviour"]``) and
+resets them after.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+
+from flask import current_app
+
+
+@dataclass
+class Misbehaviour:
+    # Paths (prefixes) the delays apply to; empty: every path.
+    paths: tuple[str, ...] = field(default_factory=tuple)
+    # Seconds to wait before the status line and headers.
+    delay: float = 0.0
+    # Seconds between the body's bytes (the body is sent one byte at a time).
+    trickle: float = 0.0
+    # Seconds added to the tokens' iat: issued in the future.
+    iat_ahead: int = 0
+    # mos.ru: sign the id_token with this key (its kid) instead of the emulator's own…
+    signing_key: object = None
+    # …and publish these keys at the JWKS instead (a rotation, or a key withdrawn).
+    published_keys: list | None = None
+
+    def reset(self) -> None:
+        for spec in fields(self):
+            setattr(self, spec.name, spec.default_factory() if callable(spec.default_factory)
+                    else spec.default)  # fmt: skip
+
+    def applies_to(self, path: str) -> bool:
+        return not self.paths or path.startswith(self.paths)
+
+
+def iat_ahead() -> int:
+    return current_app.extensions["misbehaviour"].iat_ahead
+
+
+class Middleware:
+    """WSGI middleware that holds back and trickles the answers the misbehaviour names."""
+
+    def __init__(self, wsgi_app, misbehaviour: Misbehaviour):
+        self.wsgi_app, self.misbehaviour = wsgi_app, misbehaviour
+
+    def __call__(self, environ, start_response):
+        m = self.misbehaviour
+        if not m.applies_to(environ.get("PATH_INFO", "")) or not (m.delay or m.trickle):
+            return self.wsgi_app(environ, start_response)
+        if m.delay:
+            time.sleep(m.delay)
+        body = b"".join(self.wsgi_app(environ, start_response))
+        return self._trickled(body, m.trickle) if m.trickle else [body]
+
+    @staticmethod
+    def _trickled(body: bytes, pause: float):
+        for index in range(len(body)):
+            yield body[index : index + 1]
+            time.sleep(pause)
