@@ -65,7 +65,13 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install
+## make bench: the figures of bench/ (pages and logins against bare Flask, GOST signatures)
+bench: install system-deps
+	@command -v wrk >/dev/null || { \
+	  echo "installing wrk"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk >/dev/null \
+	  || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	       $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk >/dev/null; }; }
 	PORTAL_ENV=testing $(BIN)/python -m bench
 
 clean:
