@@ -15,6 +15,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from app.database import engine_options
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("production", "development", "testing")
 
@@ -98,6 +100,9 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
                 "DATA_ENCRYPTION_KEY must be a Fernet key (32 bytes, url-safe base64)"
             ) from None
     https = _flag(environ, "PORTAL_HTTPS", default=not development)
+    database = database_url(
+        environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.db'}"
+    )
     emulator = environ.get("IDP_EMULATOR_URL") or None
     if emulator and not development:
         raise SettingsError("IDP_EMULATOR_URL is for development and tests, never production")
@@ -106,10 +111,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         "SECRET_KEY": secret_key,
         "REGIONS_FILE": environ.get("REGIONS_FILE", str(PROJECT_ROOT / "config" / "regions.yaml")),
         "DEV_HOSTS": _flag(environ, "DEV_HOSTS", default=development),
-        "SQLALCHEMY_DATABASE_URI": database_url(
-            environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.db'}"
-        ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database, environ),
         "REDIS_URL": environ.get("REDIS_URL") or None,
         "RATELIMIT_STORAGE_URI": environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
