@@ -57,7 +57,7 @@ def _gunicorn(database_uri: str, *config: str):
         try:
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return server, port
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or the worker still importing
             time.sleep(0.2)
     server.kill()
     pytest.fail("gunicorn did not start")
