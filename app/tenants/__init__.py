@@ -1,8 +1,8 @@
 """Tenants: the regions this deployment serves, and which one a request belongs to.
 
-``init_app`` loads and validates ``regions.yaml`` (a bad file stops start-up), fixes
-``TRUSTED_HOSTS`` from it, and binds ``g.tenant`` for every request from its host. A request
-to a host we do not serve ends here with a plain 404 that shows no region's data.
+``init_app`` loads and validates ``regions.yaml`` (a bad file stops start-up), refuses every
+host it does not name, and binds ``g.tenant`` for every request from its host. A request to
+a host we do not serve ends here with a plain 404 that shows no region's data.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Flask, Response, abort, current_app, g, request
+
+from app.headers import page_headers
 
 from .loader import ConfigError, load_file
 from .registry import Apex, Tenant, TenantRegistry, normalize_host, split_port
@@ -41,12 +43,13 @@ class HostNormalizer:
     (``MySchool.Mosreg.RU.``) is sent to its canonical spelling (308, method and body kept),
     so the pages, the cookies and the identity provider's return all live on one host: a login
     started on the other spelling would otherwise come back to a host without its cookie.
-    Any other host is lower-cased and stripped of a final dot, keeping the port, so that
-    Werkzeug's literal ``TRUSTED_HOSTS`` check and ours agree.
+    A host we do not serve ends here, before Flask, with a plain 404 that shows no region's
+    data: this is the portal's trusted-hosts check, one dictionary lookup however many regions
+    are served (Werkzeug's ``TRUSTED_HOSTS`` walks and IDNA-encodes every host per request).
     """
 
-    def __init__(self, wsgi_app, serves: Callable[[str], bool]):
-        self.wsgi_app, self.serves = wsgi_app, serves
+    def __init__(self, wsgi_app, serves: Callable[[str], bool], refusal: Callable[[], Response]):
+        self.wsgi_app, self.serves, self.refusal = wsgi_app, serves, refusal
 
     def __call__(self, environ, start_response):
         host = environ.get("HTTP_HOST")
@@ -54,9 +57,10 @@ class HostNormalizer:
             port = split_port(host)
             normalized = normalize_host(host)
             canonical = f"{normalized}:{port}" if port else normalized
-            if canonical != host and self.serves(canonical):
+            if not self.serves(canonical):
+                return self.refusal()(environ, start_response)
+            if canonical != host:
                 return self._redirect(environ, canonical)(environ, start_response)
-            environ["HTTP_HOST"] = canonical
         return self.wsgi_app(environ, start_response)
 
     @staticmethod
@@ -66,6 +70,11 @@ class HostNormalizer:
         query = environ.get("QUERY_STRING")
         url = f"{environ['wsgi.url_scheme']}://{host}{path}" + (f"?{query}" if query else "")
         return Response(status=308, headers={"Location": url})
+
+
+def _unknown_host() -> Response:
+    headers = page_headers(current_app.config["PORTAL_HTTPS"])
+    return Response(UNKNOWN_HOST_PAGE, status=404, mimetype="text/html", headers=headers)
 
 
 def current_registry() -> TenantRegistry:
@@ -78,7 +87,7 @@ def _bind_site() -> Response | None:
     refresh(current_app)  # administrators' saved versions reach every worker within seconds
     site = current_registry().resolve(request.environ.get("HTTP_HOST", ""))
     if site is None:
-        return Response(UNKNOWN_HOST_PAGE, status=404, mimetype="text/html")
+        return _unknown_host()
     g.tenant = site if isinstance(site, Tenant) else None
     g.apex = site if isinstance(site, Apex) else None
     return None
@@ -114,8 +123,14 @@ def init_app(app: Flask) -> None:
     registry = TenantRegistry(regions, dev_hosts=app.config["DEV_HOSTS"])
     registry.baseline = baseline
     app.extensions["tenants"] = registry
-    app.config["TRUSTED_HOSTS"] = registry.trusted_hosts()
-    app.wsgi_app = HostNormalizer(app.wsgi_app, lambda host: registry.resolve(host) is not None)
+
+    def refusal() -> Response:
+        with app.app_context():
+            return _unknown_host()
+
+    app.wsgi_app = HostNormalizer(
+        app.wsgi_app, lambda host: registry.resolve(host) is not None, refusal
+    )
     app.before_request(_bind_site)
 
     @app.context_processor

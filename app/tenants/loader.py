@@ -48,24 +48,42 @@ class ConfigError(Exception):
         super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; a second `kaluga:` block must be an error."""
+# libyaml (PyYAML's C extension) parses; PyYAML's pure-Python parser is kept where it is
+# missing. Nodes become Python values below rather than through PyYAML's constructor: a file
+# of 89 regions is mostly plain strings, and the generic constructor was most of start-up's
+# cost per region. Every other scalar (numbers, booleans, null) and any tagged collection is
+# still built by PyYAML's safe constructor, so the values are the same.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+STR, MAP, SEQ, MERGE = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "map", "seq", "merge"))
 
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+
+def _value(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
+    """PyYAML keeps the last of two equal keys; a second `kaluga:` block must be an error."""
+    if isinstance(node, yaml.MappingNode) and node.tag == MAP:
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            problem = "merge keys (<<) are not used here" if key_node.tag == MERGE else None
+            key = None if problem else _value(key_node, constructor)
+            try:
+                if not problem and key in mapping:
+                    problem = f"key {key!r} appears twice"
+            except TypeError:
+                problem = "a key must be a plain value"
+            if problem:
+                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+            mapping[key] = _value(value_node, constructor)
+        return mapping
+    if isinstance(node, yaml.SequenceNode) and node.tag == SEQ:
+        return [_value(child, constructor) for child in node.value]
+    if isinstance(node, yaml.ScalarNode) and node.tag == STR:
+        return node.value
+    return constructor.construct_object(node, deep=True)
 
 
 def parse_yaml(text: str, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        node = yaml.compose(text, Loader=SafeLoader)  # composing runs no code
+        return None if node is None else _value(node, yaml.constructor.SafeConstructor())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -114,7 +114,7 @@ class TenantRegistry:
         return self._apex if slug is None else self._tenants[slug]
 
     def trusted_hosts(self) -> list[str]:
-        """Every host served, for Flask's ``TRUSTED_HOSTS``."""
+        """Every host served: any other is refused before Flask sees the request."""
         return list(self._by_host)
 
     def login_url(self, tenant: Tenant, *, via_host: str, scheme: str) -> str:
