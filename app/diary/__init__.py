@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
 
+from markupsafe import Markup
+
 from .calendar import Term, monday_of, parse_week, term_of, week_label
-from .charts import Sparkline, sparkline
+from .charts import Sparkline, mark_badges, sparkline
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,15 @@ class SubjectMarks:
     @property
     def chart(self) -> Sparkline:
         return sparkline([mark for _, mark in self.marks])
+
+    @property
+    def badges(self) -> Markup:
+        return mark_badges(mark for _, mark in self.marks)
+
+    @property
+    def chart_svg(self) -> Markup:
+        found = ", ".join(str(mark) for _, mark in self.marks) or "оценок пока нет"
+        return self.chart.svg(f"{self.subject}: {found}")
 
 
 class DiaryBackend(Protocol):

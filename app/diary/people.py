@@ -24,15 +24,18 @@ if TYPE_CHECKING:
     from app.signin import RoleAccess
 
 
+# Columns rather than mapped objects: a diary page runs one of these queries on every view.
+STUDENT = (Person.id, Person.tenant, Person.key, Person.last_name, Person.first_name,
+           Person.middle_name, SchoolClass.name, School.short_name)  # fmt: skip
+
+
 def _students(query, order: Sequence[int] | None = None) -> list[Student]:
     """``order``: the ids in the order wanted (those missing are left out); None: as found."""
     found: dict[int, Student] = {}
-    for person, class_name, school in db.session.execute(query):
-        found.setdefault(
-            person.id,
-            Student(person.id, f"{person.tenant}:{person.key}", person.full_name, class_name,
-                    school),
-        )  # fmt: skip
+    for id_, tenant, key, last, first, middle, class_name, school in db.session.execute(query):
+        if id_ not in found:
+            name = " ".join(part for part in (last, first, middle) if part)
+            found[id_] = Student(id_, f"{tenant}:{key}", name, class_name, school)
     if order is None:
         return list(found.values())
     return [found[i] for i in order if i in found]
@@ -50,7 +53,7 @@ def _with_class(query):
 def own_record(user: User) -> Student | None:
     if user.person_id is None:
         return None
-    query = _with_class(select(Person, SchoolClass.name, School.short_name)).where(
+    query = _with_class(select(*STUDENT)).where(
         Person.id == user.person_id, Person.tenant == user.tenant
     )
     found = _students(query, [user.person_id])
@@ -62,7 +65,7 @@ def linked_children(user: User, ids: Sequence[int]) -> list[Student]:
     if user.person_id is None or not ids:
         return []
     query = _with_class(
-        select(Person, SchoolClass.name, School.short_name).join(
+        select(*STUDENT).join(
             Guardianship,
             (Guardianship.student_id == Person.id) & (Guardianship.guardian_id == user.person_id),
         )
@@ -72,7 +75,7 @@ def linked_children(user: User, ids: Sequence[int]) -> list[Student]:
 
 def trusted_children(user: User) -> list[Student]:
     """The children a trusted person may read now, decided in the same query."""
-    query = _with_class(select(Person, SchoolClass.name, School.short_name)).where(
+    query = _with_class(select(*STUDENT)).where(
         Person.id.in_(trusted.readable_children_clause(user, trusted.now())),
         Person.tenant == user.tenant,
     )

@@ -2,6 +2,8 @@
 
 Everything is derived from a hash of (student or class, date, lesson), never from Python's
 ``hash()`` or the clock, so every worker, every run and every test sees the same diary.
+A day's lessons never change, so each worker keeps the most recent days it computed: the
+term's marks cost one hash round per new school day, not one per day since the term began.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date, timedelta
+from functools import lru_cache
 
 from . import Day, Lesson, Student, SubjectMarks, Week
 from .calendar import day_off, term_of
@@ -66,11 +69,16 @@ def grade_of(class_name: str | None) -> int:
     return min(max(int(match[0]), 1), 11) if match else 5
 
 
+# Days kept per worker (a few MB): a week of some hundreds of students, or a term of dozens.
+DAYS_KEPT = 4096
+
+
 class StubDiary:
     """``mark_chance``: share of lessons with a mark (tests raise it to make more marks)."""
 
     def __init__(self, mark_chance: float = MARK_CHANCE):
         self.mark_chance = mark_chance
+        self._day = lru_cache(maxsize=DAYS_KEPT)(self._compute_day)
 
     # --- the timetable is the class's; marks are the student's ----------------------------
 
@@ -111,7 +119,7 @@ class StubDiary:
         marks = self._marks(student, day, number, subject)
         return Lesson(number, starts, ends, subject, topic, homework, marks)
 
-    def _day(self, student: Student, day: date) -> Day:
+    def _compute_day(self, student: Student, day: date) -> Day:
         off = day_off(day)
         if off:
             return Day(day, off=off)
@@ -131,9 +139,7 @@ class StubDiary:
         marks: dict[str, list[tuple[date, int]]] = {s: [] for s in self.subjects(student)}
         day = term.starts
         while day <= min(until, term.ends):
-            if not day_off(day):
-                for number, subject in enumerate(self.timetable(student, day.weekday()), 1):
-                    for mark in self._marks(student, day, number, subject):
-                        marks[subject].append((day, mark))
+            for lesson in self._day(student, day).lessons:
+                marks[lesson.subject].extend((day, mark) for mark in lesson.marks)
             day += timedelta(days=1)
         return tuple(SubjectMarks(subject, tuple(found)) for subject, found in marks.items())
