@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.utils import import_string
 
 from app import errors, health, security, sessions, settings, tenants
+from app.diary.charts import mark_badges
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.identity.types import format_snils, mask_date, mask_email, mask_phone, mask_snils
 from app.models.base import MAX_ID
@@ -37,6 +38,8 @@ def _load_user(user_id: str):
 def _let_a_lost_connection_go(error: BaseException | None) -> None:
     """A connection the database dropped (a restart) fails even its rollback at the end of a
     request: invalidate it, so the pool replaces it, instead of failing the response."""
+    if not db.session.registry.has():
+        return  # the request never used the database
     try:
         db.session.close()
     except SQLAlchemyError:
@@ -84,6 +87,10 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     sessions.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    # There are no default limits: only the views decorated with their own limits are limited,
+    # and their decorators check them. The extension's check before every other request finds
+    # nothing to do, at a tenth of a page's time, so it is not run.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.user_loader(_load_user)
     app.extensions["diary"] = import_string(app.config["DIARY_BACKEND"])()
     app.jinja_env.filters["snils"] = format_snils
@@ -93,6 +100,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     app.jinja_env.filters["masked_phone"] = mask_phone
     app.jinja_env.filters["masked_date"] = mask_date
     app.jinja_env.filters["ru_date"] = ru_date
+    app.jinja_env.filters["mark_badges"] = mark_badges
     app.jinja_env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.globals["logo_url"] = logo_url
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import g, has_request_context, request
+from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import AuditEvent
@@ -55,18 +56,21 @@ def record(
     actor_id: int | None = None,
     commit: bool = True,
     **detail: Any,
-) -> AuditEvent:
-    """Add an audit event for the request's region (or ``tenant``); commit unless told not to."""
+) -> None:
+    """Write an audit event for the request's region (or ``tenant``) in the current
+    transaction; commit it unless told not to (then it stands or falls with the caller's)."""
     if tenant is None and has_request_context() and g.get("tenant") is not None:
         tenant = g.tenant.slug
-    event = AuditEvent(
-        kind=kind,
-        tenant=tenant,
-        actor_id=actor_id,
-        ip=request.remote_addr if has_request_context() else None,
-        detail=clean(detail),
+    # An INSERT rather than a mapped object: nothing reads the event back, and the diary
+    # writes one per view.
+    db.session.execute(
+        insert(AuditEvent).values(
+            kind=kind,
+            tenant=tenant,
+            actor_id=actor_id,
+            ip=request.remote_addr if has_request_context() else None,
+            detail=clean(detail),
+        )
     )
-    db.session.add(event)
     if commit:
         db.session.commit()
-    return event

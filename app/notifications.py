@@ -11,12 +11,13 @@ from app.extensions import db
 from app.models import Notification, User
 
 
-def _mine(user: User):
+def _mine(user: User, query=None):
     """Items addressed to the user's registry record, or to the account itself."""
     addressed = Notification.recipient_user_id == user.id
     if user.person_id is not None:
         addressed = or_(addressed, Notification.recipient_id == user.person_id)
-    return select(Notification).where(Notification.tenant == user.tenant, addressed)
+    query = select(Notification) if query is None else query
+    return query.where(Notification.tenant == user.tenant, addressed)
 
 
 def for_user(user: User) -> list[Notification]:
@@ -25,8 +26,10 @@ def for_user(user: User) -> list[Notification]:
 
 
 def unread_count(user: User) -> int:
-    query = _mine(user).where(Notification.read_at.is_(None), Notification.resolved_at.is_(None))
-    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    """The badge on every signed-in page: one COUNT over the user's open items."""
+    query = _mine(user, select(func.count(Notification.id)))
+    open_items = query.where(Notification.read_at.is_(None), Notification.resolved_at.is_(None))
+    return db.session.scalar(open_items) or 0
 
 
 def owned_item(user: User, item_id: int) -> Notification | None:

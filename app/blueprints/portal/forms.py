@@ -4,4 +4,5 @@ from wtforms.validators import Length, Optional
 
 
 class RegionFilterForm(FlaskForm):
-    q = SearchField("Найти регион", validators=[Optional(), Length(max=60)])
+    q_max = 60
+    q = SearchField("Найти регион", validators=[Optional(), Length(max=q_max)])
