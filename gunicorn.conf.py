@@ -7,6 +7,8 @@ uses this file too). Everything an operator tunes comes from the environment.
   forwarded header at all, not even the scheme headers gunicorn would otherwise take from a
   loopback peer; above 0, they are believed from ``FORWARDED_ALLOW_IPS`` (default the
   loopback addresses), as the portal's ProxyFix believes that many hops.
+- ``LOG_FORMAT``: json (production's default) or text, as the portal's own logs.
+- ``METRICS_PORT``: Prometheus metrics of all workers on ``127.0.0.1:METRICS_PORT/metrics``.
 - The worker timeout stays well above the whole-login deadline (``LOGIN_DEADLINE_SECONDS``,
   default 10 s), so a slow provider ends in the branded 503, never in a killed worker.
 """
@@ -36,5 +38,53 @@ else:
     secure_scheme_headers: dict[str, str] = {}
 
 # The access log names the path without its query: callbacks carry codes and states.
-accesslog = "-"
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# With LOG_FORMAT=json (production's default) the portal writes its own access records, with
+# the request id, and gunicorn's own messages are JSON lines too (app/logs.py).
+production = os.environ.get("PORTAL_ENV", "production") == "production"
+if (os.environ.get("LOG_FORMAT") or ("json" if production else "text")) == "json":
+    accesslog = None
+    # Gunicorn merges this over its defaults: its handler names are kept, with JSON lines.
+    json_stderr = {"class": "logging.StreamHandler", "formatter": "json",
+                   "stream": "ext://sys.stderr"}  # fmt: skip
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "app.logs.JsonFormatter"}},
+        "handlers": {"console": json_stderr, "error_console": json_stderr},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False},
+        },
+        # The portal's own records go through its handler (request id, region, account).
+        "root": {"level": "INFO", "handlers": []},
+    }
+else:
+    accesslog = "-"
+    access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
+
+# Prometheus metrics (app/metrics.py), with METRICS_PORT: every worker writes its counts to
+# a directory they share, and the master serves their sum on 127.0.0.1:METRICS_PORT/metrics,
+# a management port that no public host reaches.
+metrics_port = int(_number("METRICS_PORT", 0))
+if metrics_port:
+    import glob
+    import tempfile
+
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix="portal-metrics-"
+    )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # before any worker imports the app
+    for stale in glob.glob(os.path.join(metrics_dir, "*.db")):  # a previous run's counts
+        os.remove(stale)
+
+    def when_ready(server):
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=metrics_dir)
+        start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+        server.log.info("metrics on 127.0.0.1:%s/metrics", metrics_port)
+
+    def child_exit(server, worker):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, path=metrics_dir)

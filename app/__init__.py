@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import import_string
 
-from app import errors, health, security, sessions, settings, tenants
+from app import errors, health, logs, metrics, security, sessions, settings, tenants
 from app.diary.charts import mark_badges
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.identity.types import format_snils, mask_date, mask_email, mask_phone, mask_snils
@@ -74,7 +74,10 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     if config:
         app.config.from_mapping(config)
 
-    # Order matters: the tenant is bound before CSRF is checked, so refusals are branded.
+    # Order matters: the request id first, then the tenant is bound before CSRF is checked,
+    # so refusals are branded.
+    logs.init_app(app)
+    metrics.init_app(app)
     tenants.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -99,6 +99,9 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
             raise SettingsError(
                 "DATA_ENCRYPTION_KEY must be a Fernet key (32 bytes, url-safe base64)"
             ) from None
+    log_format = environ.get("LOG_FORMAT") or ("text" if development else "json")
+    if log_format not in ("json", "text"):
+        raise SettingsError(f"LOG_FORMAT must be json or text, not {log_format!r}")
     https = _flag(environ, "PORTAL_HTTPS", default=not development)
     database = database_url(
         environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.db'}"
@@ -124,6 +127,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         # Development and tests: every ESIA region talks to the emulator at this address.
         "IDP_EMULATOR_URL": emulator,
         "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
+        # One JSON object per log line (production), or readable lines (development).
+        "LOG_FORMAT": log_format,
         "PORTAL_HTTPS": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         # Cookies: host-only (no Domain), so one region's cookie never reaches another host.
