@@ -14,6 +14,7 @@ from typing import Any
 from flask import g, has_request_context, request
 from sqlalchemy import insert
 
+from app import metrics
 from app.extensions import db
 from app.models import AuditEvent
 
@@ -61,6 +62,7 @@ def record(
     transaction; commit it unless told not to (then it stands or falls with the caller's)."""
     if tenant is None and has_request_context() and g.get("tenant") is not None:
         tenant = g.tenant.slug
+    metrics.login_recorded(kind, tenant, detail)
     # An INSERT rather than a mapped object: nothing reads the event back, and the diary
     # writes one per view.
     db.session.execute(

@@ -11,6 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app import metrics
 from app.sessions import StoreUnavailable
 
 # What a database or session store that does not answer raises: a 503, never a 500.
@@ -120,7 +121,9 @@ def _unavailable(error: Exception):
     with contextlib.suppress(SQLAlchemyError):
         db.session.rollback()
     g._login_user = current_app.login_manager.anonymous_user()
-    current_app.logger.warning("503: %s did not answer (%s)", _cause(error),
+    cause = _cause(error)
+    metrics.UNAVAILABLE.labels(cause.removeprefix("the ").replace(" ", "_")).inc()
+    current_app.logger.warning("503: %s did not answer (%s)", cause,
                                type(error).__name__)  # fmt: skip
     return render_error(503, headers=[("Retry-After", "30")])
 

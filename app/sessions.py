@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
-from app import audit
+from app import audit, metrics
 from app.extensions import db
 from app.models import ServerSession, User
 from app.sealing import InvalidToken, seal, unseal
@@ -331,6 +331,7 @@ def _refuse_without_store():
     from flask import abort, session
 
     if getattr(session, "unavailable", False):
+        metrics.UNAVAILABLE.labels("session_store").inc()
         abort(503)
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,3 +179,33 @@ class Browser:
 def browser(live):
     """``browser("kaluga")``: a fresh browser on that region's portal."""
     return lambda slug: Browser(live, slug)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def gunicorn_portal(database_uri: str, *config: str, workers: int = 1, **env: str):
+    """The portal under gunicorn in a process of its own (sessions in ``database_uri``):
+    ``(process, port)``; the caller terminates it."""
+    port = free_port()
+    environ = {
+        **os.environ, "PORTAL_ENV": "testing", "DATABASE_URL": database_uri,
+        "SECRET_KEY": "g" * 40, "MOSCOW_OIDC_CLIENT_SECRET": "secret-for-this-test",
+        "PORT": str(port), "WORKERS": str(workers), "REDIS_URL": "", **env,
+    }  # fmt: skip
+    command = [sys.executable, "-m", "gunicorn", *config, "--bind", f"127.0.0.1:{port}",
+               "wsgi:app"]  # fmt: skip
+    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environ,  # noqa: S603
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server, port
+        except requests.RequestException:  # not listening yet, or the worker still importing
+            time.sleep(0.2)
+    server.kill()
+    pytest.fail("gunicorn did not start")

@@ -18,6 +18,8 @@ import requests
 from flask import current_app, g, has_request_context
 from requests.adapters import HTTPAdapter
 
+from app import metrics
+
 DEFAULT_SECONDS = 10.0
 READ_SIZE = 16 * 1024
 
@@ -64,6 +66,13 @@ def _socket(response: requests.Response):
 
 class DeadlineAdapter(HTTPAdapter):
     def send(self, request, stream=False, timeout=None, **kwargs):
+        started = time.perf_counter()
+        try:
+            return self._send(request, stream=stream, timeout=timeout, **kwargs)
+        finally:  # answered or not, the call's time is the provider's latency
+            metrics.provider_call(request.url, time.perf_counter() - started)
+
+    def _send(self, request, stream=False, timeout=None, **kwargs):
         deadline = current()
         if deadline is None:
             return super().send(request, stream=stream, timeout=timeout, **kwargs)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from app import audit
+from app import audit, metrics
 from app.extensions import db
 from app.models import TenantVersion, User
 
@@ -78,6 +78,7 @@ def refresh(app: Flask, *, force: bool = False) -> None:
     registry = app.extensions["tenants"]
     for tenant in list(registry):
         number = latest.get(tenant.slug, BASELINE)
+        metrics.CONFIG_VERSION.labels(tenant.slug).set(number)
         if number == state["numbers"].get(tenant.slug, BASELINE):
             continue
         if number == BASELINE:  # its versions were removed: back to regions.yaml

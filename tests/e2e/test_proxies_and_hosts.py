@@ -6,18 +6,14 @@ completes."""
 
 from __future__ import annotations
 
-import os
 import runpy
-import socket
-import subprocess
-import sys
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from app.settings import PROJECT_ROOT
+from tests.live import gunicorn_portal
 
 FORWARDED = {
     "X-Forwarded-Proto": "https",
@@ -30,37 +26,13 @@ FORWARDED = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _redirect_uri(location: str) -> str:
     return parse_qs(urlsplit(location).query)["redirect_uri"][0]
 
 
 def _gunicorn(database_uri: str, *config: str):
-    port = _free_port()
-    env = {
-        **os.environ, "PORTAL_ENV": "testing", "DATABASE_URL": database_uri,
-        "SECRET_KEY": "g" * 40, "IDP_EMULATOR_URL": "http://127.0.0.1:9",
-        "MOSCOW_OIDC_CLIENT_SECRET": "secret-for-this-test", "PORT": str(port), "WORKERS": "1",
-        "TRUSTED_PROXY_HOPS": "0", "REDIS_URL": "",  # sessions in this run's database
-    }  # fmt: skip
-    command = [sys.executable, "-m", "gunicorn", *config, "--bind", f"127.0.0.1:{port}",
-               "wsgi:app"]  # fmt: skip
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,  # noqa: S603
-                              stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server, port
-        except requests.RequestException:  # not listening yet, or the worker still importing
-            time.sleep(0.2)
-    server.kill()
-    pytest.fail("gunicorn did not start")
+    return gunicorn_portal(database_uri, *config, TRUSTED_PROXY_HOPS="0",
+                           IDP_EMULATOR_URL="http://127.0.0.1:9")  # fmt: skip
 
 
 def _login_start(port: int) -> str:

@@ -16,7 +16,7 @@ from flask_login import current_user, logout_user
 from limits import parse as parse_limit
 from redis.exceptions import RedisError
 
-from app import audit
+from app import audit, metrics
 from app.blueprints.forms import PasswordChangeForm
 from app.errors import render_error
 from app.extensions import limiter
@@ -70,8 +70,11 @@ def login():
     )
 
 
-def _unavailable(kind: str, down: ProviderUnavailable):
-    audit.record("login_failed", method=kind, reason="provider_unavailable", detail=str(down))
+def _unavailable(kind: str, down: ProviderUnavailable | LoginFailed):
+    """The provider did not answer, or answered nonsense, before the login could start or end."""
+    reason, detail = getattr(down, "reason", "provider_unavailable"), getattr(down, "detail", "")
+    audit.record("login_failed", method=kind, reason=reason, detail=detail or str(down))
+    metrics.UNAVAILABLE.labels("provider").inc()
     return render_error(503, UNAVAILABLE)
 
 
@@ -88,11 +91,8 @@ def _failure_message(provider, failure: LoginFailed) -> str:
 def start(kind: str):
     try:
         return _provider(kind).start_login()
-    except ProviderUnavailable as down:
+    except (ProviderUnavailable, LoginFailed) as down:
         return _unavailable(kind, down)
-    except LoginFailed as failure:
-        audit.record("login_failed", method=kind, reason=failure.reason, detail=failure.detail)
-        return render_error(503, UNAVAILABLE)
 
 
 @bp.get("/login/<kind>/callback")
