@@ -54,10 +54,22 @@ def form_targets(tenant) -> str:
     return "".join(f" {origin}" for origin in origins)
 
 
+# (region, version, https) → (the configuration they were made for, the headers).
+_MADE: dict[tuple, tuple[object, dict[str, str]]] = {}
+
+
 def page_headers(https: bool, tenant=None) -> dict[str, str]:
-    """What every page carries, ours or the refusal of a host we do not serve."""
+    """What every page carries, ours or the refusal of a host we do not serve; made once per
+    version of a region (the configuration object is kept and compared, so a region reloaded
+    with other settings under the same version number is made anew)."""
+    key = (getattr(tenant, "slug", None), getattr(tenant, "version", None), https)
+    config = getattr(tenant, "config", None)
+    made = _MADE.get(key)
+    if made is not None and made[0] is config:
+        return made[1]
     headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY.format(
         form_targets=form_targets(tenant)), **BASE_HEADERS}  # fmt: skip
     if https:
         headers["Strict-Transport-Security"] = HSTS
+    _MADE[key] = (config, headers)
     return headers

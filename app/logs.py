@@ -3,7 +3,8 @@
 ``LOG_FORMAT=json`` (the default in production) writes each record as one line of JSON:
 ``time`` (UTC), ``level``, ``event`` (the message), ``logger``, and, inside a request, its
 ``request_id``, ``region`` and ``user_id``, plus whatever fields the caller passed as
-``extra``. ``LOG_FORMAT=text`` (development) writes the same as a readable line.
+``extra``. ``LOG_FORMAT=text`` (development) writes the same as a readable line, and leaves
+the access log to gunicorn (whose lines carry the request id too).
 
 Personal data never goes into a log: records name people by account id only, and an
 exception is logged by its type and where it was raised, never by its message (a database
@@ -135,17 +136,23 @@ def _start(trusted_proxy: bool):
 access = logging.getLogger("portal.access")
 
 
-def _finish(response: Response) -> Response:
-    """The request's id on the response, and one access record: the path without its query
-    (callbacks carry codes), the answer and how long it took."""
-    request_id = g.get("request_id")
-    if request_id:
-        response.headers["X-Request-ID"] = request_id
-        elapsed = (time.perf_counter() - g.started) * 1000
-        access.info("request", extra={"method": request.method, "path": request.path,
-                                      "status": response.status_code, "ms": round(elapsed, 1),
-                                      "endpoint": request.endpoint})  # fmt: skip
-    return response
+def _finish(access_records: bool):
+    def finish(response: Response) -> Response:
+        """The request's id on the response and, in JSON mode (where gunicorn's access log is
+        off), one access record: the path without its query (callbacks carry codes), the
+        answer and how long it took."""
+        request_id = g.get("request_id")
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+        if request_id and access_records:
+            elapsed = (time.perf_counter() - g.started) * 1000
+            access.info("request", extra={"method": request.method, "path": request.path,
+                                          "status": response.status_code,
+                                          "ms": round(elapsed, 1),
+                                          "endpoint": request.endpoint})  # fmt: skip
+        return response
+
+    return finish
 
 
 def init_app(app: Flask) -> None:
@@ -154,4 +161,4 @@ def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(
         0, _start(app.config["TRUSTED_PROXY_HOPS"] > 0)
     )
-    app.after_request(_finish)
+    app.after_request(_finish(app.config["LOG_FORMAT"] == "json"))

@@ -92,12 +92,19 @@ def test_development_writes_readable_lines(database_uri):
     stream = io.StringIO()
     app = create_app(test_environ(database_uri, PORTAL_ENV="development"))
     configure(app.config["LOG_FORMAT"], stream)
+
+    @app.get("/_probe/warn")
+    def warn():
+        app.logger.warning("something to see")
+        return "ok"
+
     try:
-        app.test_client().get("/login", headers={"Host": "mosreg.localhost"})
+        response = app.test_client().get("/_probe/warn", headers={"Host": "mosreg.localhost"})
     finally:
         configure("text", logging.sys.stderr)
-    line = stream.getvalue().splitlines()[-1]
-    assert "portal.access: request [request_id=" in line and "region=mosreg" in line
+    [line] = stream.getvalue().splitlines()  # no access record: gunicorn writes those
+    assert "WARNING app: something to see" in line
+    assert f"[request_id={response.headers['X-Request-ID']} region=mosreg]" in line
 
 
 def test_production_logs_json_and_a_wrong_format_is_refused(database_uri):

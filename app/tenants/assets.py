@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import url_for
+from flask import request, url_for
 from sqlalchemy import select
 
 from app.extensions import db
@@ -60,8 +60,21 @@ def fetch(tenant: str, name: str) -> BrandingAsset | None:
     return db.session.scalar(select(BrandingAsset).filter_by(tenant=tenant, name=name))
 
 
+# A static file's address depends only on where the app is mounted: built once per file.
+_STATIC_URLS: dict[tuple[str, str], str] = {}
+
+
+def static_url(filename: str) -> str:
+    """``url_for("static", filename=…)``, remembered: every page links the same few files."""
+    key = (request.script_root, filename)
+    url = _STATIC_URLS.get(key)
+    if url is None:
+        url = _STATIC_URLS[key] = url_for("static", filename=filename)
+    return url
+
+
 def logo_url(logo: str) -> str:
     """Where a configuration's logo is served: the static folder, or an upload."""
     if logo.startswith("upload:"):
         return url_for("portal.uploaded_logo", name=logo.removeprefix("upload:"))
-    return url_for("static", filename=logo)
+    return static_url(logo)
