@@ -1,5 +1,10 @@
-"""The WSGI entry point: ``gunicorn wsgi:app`` in production, ``flask --app wsgi`` for commands."""
+"""The WSGI entry point: ``gunicorn wsgi:app`` in production, ``flask --app wsgi`` for commands.
 
-from app import create_app
+A deployment that cannot start says why in one line and exits non-zero, without a
+traceback (app/startup.py).
+"""
 
-app = create_app()
+from app.startup import explain_failures, start
+
+explain_failures()
+app = start()

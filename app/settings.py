@@ -60,6 +60,21 @@ def _float(environ: Mapping[str, str], name: str, default: float) -> float:
     return number
 
 
+def secret(environ: Mapping[str, str], name: str) -> str:
+    """A secret from ``NAME``, or from the file ``NAME_FILE`` names (as container platforms
+    hand secrets over); not both. Empty when neither is set."""
+    value, path = environ.get(name, ""), environ.get(f"{name}_FILE", "")
+    if value and path:
+        raise SettingsError(f"{name} and {name}_FILE are both set: keep one")
+    if not path:
+        return value
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not text"
+        raise SettingsError(f"{name}_FILE: cannot read {path} ({reason})") from None
+
+
 def database_url(url: str) -> str:
     """Accept the usual ``postgres://`` spellings and drive them with psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -83,7 +98,7 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         raise SettingsError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
     development = env != "production"
 
-    secret_key = environ.get("SECRET_KEY", "")
+    secret_key = secret(environ, "SECRET_KEY")
     if not secret_key:
         if not development:
             raise SettingsError("SECRET_KEY must be set outside development (PORTAL_ENV)")
@@ -91,7 +106,7 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
     elif len(secret_key) < 32:
         raise SettingsError("SECRET_KEY must be at least 32 characters")
 
-    data_key = environ.get("DATA_ENCRYPTION_KEY") or None
+    data_key = secret(environ, "DATA_ENCRYPTION_KEY") or None
     if data_key:
         try:
             Fernet(data_key)
@@ -104,8 +119,9 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         raise SettingsError(f"LOG_FORMAT must be json or text, not {log_format!r}")
     https = _flag(environ, "PORTAL_HTTPS", default=not development)
     database = database_url(
-        environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.db'}"
+        secret(environ, "DATABASE_URL") or f"sqlite:///{instance_path / 'portal.db'}"
     )
+    redis_url = secret(environ, "REDIS_URL") or None
     emulator = environ.get("IDP_EMULATOR_URL") or None
     if emulator and not development:
         raise SettingsError("IDP_EMULATOR_URL is for development and tests, never production")
@@ -116,8 +132,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         "DEV_HOSTS": _flag(environ, "DEV_HOSTS", default=development),
         "SQLALCHEMY_DATABASE_URI": database,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database, environ),
-        "REDIS_URL": environ.get("REDIS_URL") or None,
-        "RATELIMIT_STORAGE_URI": environ.get("REDIS_URL") or "memory://",
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
         # Redis gone: the limits go on in this worker's memory rather than failing requests.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

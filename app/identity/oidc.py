@@ -39,6 +39,7 @@ from app.identity.types import (
     normalize_snils,
     numeric_date,
 )
+from app.settings import SettingsError, secret
 from app.tenants.schema import EnvName, ProviderConfig, Url
 
 if TYPE_CHECKING:
@@ -170,7 +171,11 @@ class OidcProvider(IdentityProvider):
     @classmethod
     def environment_problems(cls, config: OidcConfig, env: Mapping[str, str]) -> list[str]:
         name = config.client_secret_env
-        return [f"{name} is not set"] if name and not env.get(name) else []
+        try:
+            found = secret(env, name) if name else "not needed"
+        except SettingsError as exc:
+            return [str(exc)]
+        return [] if found else [f"{name} (or {name}_FILE) is not set"]
 
     demo_personas = "mosru"
 
@@ -237,14 +242,16 @@ class OidcProvider(IdentityProvider):
         return keys
 
     def _session(self, **kwargs) -> OAuth2Session:
-        secret = (
-            self.env.get(self.config.client_secret_env) if self.config.client_secret_env else None
-        )
-        if self.config.token_endpoint_auth_method != "none" and not secret:
-            raise LoginFailed("misconfigured", f"{self.config.client_secret_env} is not set")
+        name = self.config.client_secret_env
+        try:
+            client_secret = secret(self.env, name) if name else None
+        except SettingsError as exc:
+            raise LoginFailed("misconfigured", str(exc)) from None
+        if self.config.token_endpoint_auth_method != "none" and not client_secret:
+            raise LoginFailed("misconfigured", f"{name} is not set")
         client = OAuth2Session(
             client_id=self.config.client_id,
-            client_secret=secret,
+            client_secret=client_secret,
             token_endpoint_auth_method=self.config.token_endpoint_auth_method,
             scope=" ".join(self.config.scopes),
             redirect_uri=url_for("auth.callback", kind=self.kind, _external=True),

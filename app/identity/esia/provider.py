@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import redirect, url_for
 from joserfc import jwt
@@ -37,7 +38,14 @@ from app.identity.types import (
 
 from . import protocol
 from .config import EsiaConfig
-from .gost import Signer, certificate_hash, make_signer, make_test_certificate
+from .gost import (
+    GostError,
+    Signer,
+    certificate_hash,
+    make_signer,
+    make_test_certificate,
+    make_verifier,
+)
 
 if TYPE_CHECKING:
     from app.tenants import Tenant
@@ -67,16 +75,71 @@ def _read(env: Mapping[str, str], name: str) -> bytes:
 
 
 def load_credentials(config, env: Mapping[str, str]) -> Credentials:
+    """The region's key, its certificate's hash and ESIA's token key; a file that is not what
+    it should be is a misconfiguration (the branded 503 and an audit row, never a 500)."""
     certificate = _read(env, config.client_certificate_file_env)
-    provider_cert = x509.load_pem_x509_certificate(_read(env, config.provider_certificate_file_env))
-    public_pem = provider_cert.public_key().public_bytes(
-        Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
-    )
-    return Credentials(
-        signer=make_signer(config.signer, _read(env, config.private_key_file_env)),
-        certificate_hash=certificate_hash(certificate),
-        provider_key=RSAKey.import_key(public_pem),
-    )
+    key_pem = _read(env, config.private_key_file_env)
+    provider_pem = _read(env, config.provider_certificate_file_env)
+    try:
+        provider_cert = x509.load_pem_x509_certificate(provider_pem)
+        public_pem = provider_cert.public_key().public_bytes(
+            Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+        )
+        return Credentials(
+            signer=make_signer(config.signer, key_pem),
+            certificate_hash=certificate_hash(certificate),
+            provider_key=RSAKey.import_key(public_pem),
+        )
+    except (GostError, ValueError, TypeError, JoseError, UnsupportedAlgorithm) as exc:
+        raise LoginFailed("misconfigured", f"the keys do not load: {type(exc).__name__}") from None
+
+
+PAIR_CHECK = b"myschool: does this key belong to this certificate?"
+
+
+def credential_problems(config, env: Mapping[str, str], now: datetime | None = None) -> list[str]:
+    """What ``flask qa check`` says of a region's key and certificates: each file read and
+    parsed, the key and the certificate a pair, neither certificate expired."""
+    now = now or datetime.now(UTC)
+    problems: list[str] = []
+    files: dict[str, bytes] = {}
+    for name in config.key_file_envs:
+        try:
+            files[name] = _read(env, name)
+        except LoginFailed as exc:
+            problems.append(exc.detail)
+    key_name, cert_name = config.private_key_file_env, config.client_certificate_file_env
+    esia_name = config.provider_certificate_file_env
+    signer = None
+    if key_name in files:
+        try:
+            signer = make_signer(config.signer, files[key_name])
+        except (GostError, ValueError, TypeError):
+            problems.append(f"{key_name}: not a GOST private key")
+    for name in (cert_name, esia_name):
+        if name not in files:
+            continue
+        try:
+            cert = x509.load_pem_x509_certificate(files[name])
+        except ValueError:
+            problems.append(f"{name}: not a PEM certificate")
+            files.pop(name)
+            continue
+        if cert.not_valid_after_utc < now:
+            problems.append(f"{name}: expired on {cert.not_valid_after_utc:%d.%m.%Y}")
+        elif cert.not_valid_before_utc > now:
+            problems.append(f"{name}: valid only from {cert.not_valid_before_utc:%d.%m.%Y}")
+        if name == esia_name:
+            try:
+                RSAKey.import_key(cert.public_key().public_bytes(
+                    Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))  # fmt: skip
+            except (ValueError, TypeError, JoseError, UnsupportedAlgorithm):
+                problems.append(f"{name}: its key cannot check ESIA's tokens (RSA expected)")
+    if signer is not None and cert_name in files:
+        signature = signer.sign(PAIR_CHECK)
+        if not make_verifier().verify(files[cert_name], PAIR_CHECK, signature):
+            problems.append(f"{key_name} and {cert_name} are not a key and its certificate")
+    return problems
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -315,7 +378,7 @@ class EsiaProvider(IdentityProvider):
                 problems.append(f"{name} is not set")
             elif not Path(value).is_file():
                 problems.append(f"{name}: no file at that path")
-        return problems
+        return problems or credential_problems(config, env)
 
     @classmethod
     def demo_environment(cls, tenant: Tenant, directory: Path) -> dict:

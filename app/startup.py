@@ -1,0 +1,50 @@
+"""Starting a deployment: what stops it is said in one line, never as a traceback.
+
+A missing or bad setting, a secret file that cannot be read, a regions.yaml with problems
+(one line each) stop the start with exit code 3, gunicorn's "worker failed to boot", so its
+master stops instead of restarting workers forever. A command (``flask db upgrade``,
+``flask qa check``…) that cannot reach the database says so in one line and exits with 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from flask import Flask
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from app import create_app
+from app.settings import SettingsError
+from app.tenants import ConfigError
+
+# gunicorn's WORKER_BOOT_ERROR: the arbiter halts rather than booting the worker again.
+CANNOT_START = 3
+
+
+def say(message: str) -> None:
+    for line in message.splitlines():
+        if line.strip():
+            print(f"myschool: {line.strip()}", file=sys.stderr)
+
+
+def start() -> Flask:
+    try:
+        return create_app()
+    except (SettingsError, ConfigError) as error:
+        say(str(error))
+        raise SystemExit(CANNOT_START) from None
+
+
+def explain_failures() -> None:
+    """A database that does not answer a command: one line (the driver's own first line,
+    which names the host and port, never the password), exit code 1."""
+    previous = sys.excepthook
+
+    def hook(kind, error, trace):
+        if isinstance(error, OperationalError | InterfaceError):
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            say(f"the database did not answer: {reason}")
+            return
+        previous(kind, error, trace)
+
+    sys.excepthook = hook

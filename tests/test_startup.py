@@ -1,0 +1,64 @@
+"""A deployment that cannot start says why in one line, exits non-zero, and shows no
+traceback; secrets may come from files, as container platforms hand them over."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app.settings import PROJECT_ROOT, SettingsError, secret
+
+
+def flask(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "PORTAL_ENV": "development", "REDIS_URL": "", **env}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def assert_said(result: subprocess.CompletedProcess, code: int, *lines: str) -> None:
+    assert result.returncode == code, result.stderr
+    said = [line for line in result.stderr.splitlines() if line.strip()]
+    assert said == [f"myschool: {line}" for line in lines]
+
+
+def test_a_missing_secret(tmp_path):
+    result = flask("db", "upgrade", PORTAL_ENV="production", SECRET_KEY="",
+                   DATABASE_URL=f"sqlite:///{tmp_path / 'db'}")  # fmt: skip
+    assert_said(result, 3, "SECRET_KEY must be set outside development (PORTAL_ENV)")
+
+
+def test_an_unreadable_secret_file(tmp_path):
+    result = flask("db", "upgrade", PORTAL_ENV="production", SECRET_KEY="",
+                   SECRET_KEY_FILE=str(tmp_path / "absent"))  # fmt: skip
+    assert_said(result, 3, f"SECRET_KEY_FILE: cannot read {tmp_path / 'absent'} "
+                           "(No such file or directory)")  # fmt: skip
+
+
+def test_a_broken_regions_file(tmp_path):
+    broken = tmp_path / "regions.yaml"
+    broken.write_text("portal: [\n")
+    result = flask("qa", "check", REGIONS_FILE=str(broken))
+    assert_said(result, 3, f"{broken}: 1 problem(s)",
+                "line 2, column 1: did not find expected node content")  # fmt: skip
+
+
+def test_a_database_that_does_not_answer():
+    result = flask("db", "upgrade", DATABASE_URL="postgresql://portal:hunter2@127.0.0.1:1/x")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("myschool: the database did not answer: ")
+    assert "port 1" in line and "hunter2" not in line
+
+
+def test_secrets_from_files(tmp_path):
+    (tmp_path / "key").write_text("s" * 40 + "\n")
+    assert secret({"SECRET_KEY_FILE": str(tmp_path / "key")}, "SECRET_KEY") == "s" * 40
+    assert secret({"SECRET_KEY": "inline"}, "SECRET_KEY") == "inline"
+    assert secret({}, "SECRET_KEY") == ""
+    with pytest.raises(SettingsError, match="both set"):
+        secret({"SECRET_KEY": "a", "SECRET_KEY_FILE": str(tmp_path / "key")}, "SECRET_KEY")
