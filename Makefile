@@ -9,16 +9,25 @@ WORKERS ?= 2
 export PORTAL_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: install system-deps migrate demo test test-pg test-browser qa-report lint format bench clean
+.PHONY: install lock system-deps migrate demo test test-pg test-browser qa-report lint format bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/activate pyproject.toml requirements.lock
-	$(BIN)/pip install --quiet -r requirements.lock
+$(VENV)/.installed: $(BIN)/activate pyproject.toml requirements-dev.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+## make lock: both lock files from pyproject.toml, with hashes, by uv (versions kept unless
+## pyproject.toml asks otherwise; UPGRADE=1 takes the newest the pins allow)
+LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal \
+	--python-version 3.11 $(if $(UPGRADE),--upgrade,) \
+	--custom-compile-command "make lock"
+lock: install
+	$(LOCK) -c requirements.lock -o requirements.lock
+	$(LOCK) --extra dev -c requirements.lock -c requirements-dev.lock -o requirements-dev.lock
 
 install: $(VENV)/.installed
 
