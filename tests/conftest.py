@@ -24,7 +24,7 @@ REGION_SLUGS = ("mosreg", "kaluga", "tatarstan", "moscow")
 REDIS_PREFIX = f"myschool-test-{uuid.uuid4().hex[:12]}"
 
 
-def _fresh_postgres(admin_url: str) -> Iterator[str]:
+def fresh_postgres(admin_url: str) -> Iterator[str]:
     """CREATE a uniquely named database on the server of ``admin_url``; DROP it afterwards."""
     admin = make_url(database_url(admin_url))
     name = f"portal_test_{uuid.uuid4().hex[:12]}"
@@ -44,7 +44,7 @@ def database_uri(tmp_path_factory) -> Iterator[str]:
     """A migrated, empty database for this run."""
     configured = os.environ.get("TEST_DATABASE_URL")
     if configured and configured.startswith("postgres"):
-        source = _fresh_postgres(configured)
+        source = fresh_postgres(configured)
         uri = next(source)
     else:
         source = None
