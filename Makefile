@@ -9,7 +9,7 @@ WORKERS ?= 2
 export PORTAL_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: install lock system-deps migrate demo test test-pg test-browser qa-report lint format bench clean
+.PHONY: install lock system-deps migrate demo test test-pg test-browser qa-report lint format bench image image-test clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,13 @@ bench: install system-deps
 	  || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	       $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk >/dev/null; }; }
 	PORTAL_ENV=testing $(BIN)/python -m bench
+
+## make image: the portal's image (deploy/Containerfile) with podman; make image-test runs it
+image:
+	bash deploy/image.sh
+
+image-test: image
+	bash deploy/image-test.sh
 
 clean:
 	rm -rf $(VENV) instance/portal.db .pytest_cache
