@@ -29,7 +29,6 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request, session
 
-FORMATS = ("json", "text")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # What a LogRecord holds by itself; anything else on a record came from ``extra``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
