@@ -9,7 +9,7 @@ WORKERS ?= 2
 export PORTAL_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: install lock system-deps migrate demo test test-pg test-browser qa-report lint format bench image image-test clean
+.PHONY: install lock system-deps migrate demo test test-pg test-browser qa-report lint format bench image image-test stack stack-down stack-test clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,17 @@ image:
 
 image-test: image
 	bash deploy/image-test.sh
+
+## make stack: nginx (TLS) → two portal instances → PostgreSQL, Redis (deploy/compose.yaml);
+## make stack-down stops it; make stack-test restarts one instance under load on a fresh stack
+stack: install
+	bash deploy/stack.sh
+
+stack-down:
+	bash deploy/stack.sh down
+
+stack-test: install
+	bash deploy/stack-test.sh
 
 clean:
 	rm -rf $(VENV) instance/portal.db .pytest_cache

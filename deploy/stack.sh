@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# make stack: build the images and bring deploy/compose.yaml up with podman-compose; print the
+# URLs. `deploy/stack.sh down` stops it and removes its containers (the volumes stay).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/deploy/containers.conf}
+export STACK_PORT=${STACK_PORT:-8443}
+compose=(podman-compose --podman-args "--runtime runc" -p myschool -f deploy/compose.yaml)
+
+if [ "${1:-up}" = down ]; then
+  "${compose[@]}" down >/dev/null 2>&1 || true
+  exit 0
+fi
+
+command -v podman-compose >/dev/null || {
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  $sudo apt-get install -y -qq podman-compose >/dev/null \
+    || { $sudo apt-get update -qq && $sudo apt-get install -y -qq podman-compose >/dev/null; }
+}
+# Secrets, made once and kept out of git (deploy/.stack.env is ignored).
+env=deploy/.stack.env
+if [ ! -f "$env" ]; then
+  password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+  umask 077
+  cat > "$env" <<SECRETS
+POSTGRES_PASSWORD=$password
+SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+DATABASE_URL=postgresql://postgres:$password@db/portal
+REDIS_URL=redis://redis:6379/0
+SECRETS
+fi
+
+bash deploy/image.sh >/dev/null
+for service in postgres redis nginx; do
+  podman build --runtime runc --network=host -q -f "deploy/stack/$service.Containerfile" \
+    -t "localhost/myschool-$service:dev" . >/dev/null
+done
+"${compose[@]}" up -d db redis >/dev/null 2>&1
+for _ in $(seq 1 60); do
+  podman exec myschool_db_1 pg_isready -q -d portal 2>/dev/null && break
+  sleep 0.5
+done
+"${compose[@]}" run --rm migrate >/dev/null 2>&1 || { echo "stack: the migrations failed" >&2; exit 1; }
+"${compose[@]}" up -d portal1 portal2 nginx >/dev/null 2>&1
+for _ in $(seq 1 60); do
+  curl -fsSk "https://127.0.0.1:$STACK_PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+curl -fsSk "https://127.0.0.1:$STACK_PORT/readyz" >/dev/null || { echo "stack: not ready" >&2; exit 1; }
+echo "«Моя школа» stack (nginx → portal1, portal2 → PostgreSQL, Redis) on 127.0.0.1:$STACK_PORT;"
+echo "the regions' hosts resolve there with, e.g., curl --resolve myschool.mosreg.ru:$STACK_PORT:127.0.0.1 -k:"
+for host in myschool.edu.ru myschool.mosreg.ru education.admoblkaluga.ru ms-edu.tatar.ru school.mos.ru; do
+  echo "  https://$host:$STACK_PORT/"
+done
