@@ -43,7 +43,7 @@ CONFIG_VERSION = Gauge(
 )
 UNAVAILABLE = Counter(
     "portal_unavailable",
-    "The branded 503 page, by cause (provider, database, session_store)",
+    "The branded 503 page, by cause (provider, misconfigured, database, session_store)",
     ["cause"],
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from app import create_app
@@ -80,6 +81,9 @@ def test_a_login_with_a_junk_key_is_the_branded_503(files, database_uri, monkeyp
     for name, value in env(files, key="junk").items():
         monkeypatch.setenv(name, value)
     app = create_app(test_environ(database_uri, IDP_EMULATOR_URL="http://127.0.0.1:9"))
+    misconfigured = REGISTRY.get_sample_value(
+        "portal_unavailable_total", {"cause": "misconfigured"}
+    )
     try:
         response = app.test_client().get("/login/esia", headers={"Host": "mosreg.localhost"})
         assert response.status_code == 503
@@ -87,5 +91,7 @@ def test_a_login_with_a_junk_key_is_the_branded_503(files, database_uri, monkeyp
         with app.app_context():
             last = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
             assert last.kind == "login_failed" and last.detail["reason"] == "misconfigured"
+        counted = REGISTRY.get_sample_value("portal_unavailable_total", {"cause": "misconfigured"})
+        assert counted == (misconfigured or 0) + 1  # not blamed on the provider
     finally:
         empty_tables(app)

@@ -74,7 +74,8 @@ def _unavailable(kind: str, down: ProviderUnavailable | LoginFailed):
     """The provider did not answer, or answered nonsense, before the login could start or end."""
     reason, detail = getattr(down, "reason", "provider_unavailable"), getattr(down, "detail", "")
     audit.record("login_failed", method=kind, reason=reason, detail=detail or str(down))
-    metrics.UNAVAILABLE.labels("provider").inc()
+    # Our own keys or secrets that do not load are not the provider's fault: said apart.
+    metrics.UNAVAILABLE.labels("misconfigured" if reason == "misconfigured" else "provider").inc()
     return render_error(503, UNAVAILABLE)
 
 
