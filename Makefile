@@ -9,7 +9,7 @@ WORKERS ?= 2
 export PORTAL_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: install lock system-deps migrate demo test test-pg test-browser qa-report lint format bench image image-test stack stack-down stack-test clean
+.PHONY: install lock system-deps migrate demo test test-pg test-browser qa-report lint format bench image image-test stack stack-dev stack-down stack-test clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,10 @@ image-test: image
 ## make stack-down stops it; make stack-test restarts one instance under load on a fresh stack
 stack: install
 	bash deploy/stack.sh
+
+## make stack-dev: the same in the development profile (deploy/compose.dev.yaml): the emulator
+stack-dev: install
+	bash deploy/stack.sh dev
 
 stack-down:
 	bash deploy/stack.sh down

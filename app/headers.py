@@ -48,7 +48,7 @@ def form_targets(tenant) -> str:
     if tenant is None:
         return ""
     provider = tenant.config.identity_provider
-    urls = [getattr(provider, "base_url", None), getattr(provider, "issuer", None)]
+    urls = [getattr(provider, "people_url", None), getattr(provider, "issuer", None)]
     urls += [getattr(provider, "authorization_endpoint", None)]
     origins = sorted({o for o in map(_origin, urls) if o})
     return "".join(f" {origin}" for origin in origins)

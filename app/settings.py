@@ -123,7 +123,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
     )
     redis_url = secret(environ, "REDIS_URL") or None
     emulator = environ.get("IDP_EMULATOR_URL") or None
-    if emulator and not development:
+    backchannel = environ.get("IDP_EMULATOR_BACKCHANNEL_URL") or None
+    if (emulator or backchannel) and not development:
         raise SettingsError("IDP_EMULATOR_URL is for development and tests, never production")
     return {
         "PORTAL_ENV": env,
@@ -142,6 +143,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         "RATELIMIT_KEY_PREFIX": environ.get("REDIS_KEY_PREFIX", "myschool") + ":limits",
         # Development and tests: every ESIA region talks to the emulator at this address.
         "IDP_EMULATOR_URL": emulator,
+        # ... and the address the portal itself calls it at, when that differs (a stack).
+        "IDP_EMULATOR_BACKCHANNEL_URL": backchannel,
         "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
         # One JSON object per log line (production), or readable lines (development).
         "LOG_FORMAT": log_format,

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # make stack: build the images and bring deploy/compose.yaml up with podman-compose; print the
-# URLs. `deploy/stack.sh down` stops it and removes its containers (the volumes stay).
+# URLs. `deploy/stack.sh dev` (make stack-dev) lays compose.dev.yaml over it: the development
+# profile, with the identity-provider emulator. `deploy/stack.sh down` stops either and
+# removes its containers (the volumes stay).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/deploy/containers.conf}
 export STACK_PORT=${STACK_PORT:-8443}
-compose=(podman-compose --podman-args "--runtime runc" -p myschool -f deploy/compose.yaml)
+base=(podman-compose --podman-args "--runtime runc" -p myschool -f deploy/compose.yaml)
+development=("${base[@]}" -f deploy/compose.dev.yaml)
+profile=${1:-up}
 
-if [ "${1:-up}" = down ]; then
-  "${compose[@]}" down >/dev/null 2>&1 || true
+if [ "$profile" = down ]; then
+  "${development[@]}" down >/dev/null 2>&1 || true
   exit 0
 fi
+compose=("${base[@]}")
+[ "$profile" = dev ] && compose=("${development[@]}")
 
 command -v podman-compose >/dev/null || {
   sudo=$([ "$(id -u)" = 0 ] || echo sudo)
@@ -41,14 +47,23 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 "${compose[@]}" run --rm migrate >/dev/null 2>&1 || { echo "stack: the migrations failed" >&2; exit 1; }
-"${compose[@]}" up -d portal1 portal2 nginx >/dev/null 2>&1
+services=(portal1 portal2 nginx)
+[ "$profile" = dev ] && services=(emulator "${services[@]}")
+"${compose[@]}" up -d "${services[@]}" >/dev/null 2>&1
 for _ in $(seq 1 60); do
   curl -fsSk "https://127.0.0.1:$STACK_PORT/healthz" >/dev/null 2>&1 && break
   sleep 0.5
 done
 curl -fsSk "https://127.0.0.1:$STACK_PORT/readyz" >/dev/null || { echo "stack: not ready" >&2; exit 1; }
-echo "«Моя школа» stack (nginx → portal1, portal2 → PostgreSQL, Redis) on 127.0.0.1:$STACK_PORT;"
-echo "the regions' hosts resolve there with, e.g., curl --resolve myschool.mosreg.ru:$STACK_PORT:127.0.0.1 -k:"
-for host in myschool.edu.ru myschool.mosreg.ru education.admoblkaluga.ru ms-edu.tatar.ru school.mos.ru; do
-  echo "  https://$host:$STACK_PORT/"
-done
+echo "«Моя школа» stack (nginx → portal1, portal2 → PostgreSQL, Redis) on 127.0.0.1:$STACK_PORT"
+if [ "$profile" = dev ]; then
+  echo "in the development profile: sign in through the emulator (personas: demo/personas.yaml);"
+  echo "*.localhost is this machine in browsers (the certificate is the stack's own, self-signed):"
+  for slug in mosreg kaluga tatarstan moscow; do echo "  https://$slug.localhost:$STACK_PORT/"; done
+  echo "  https://idp.localhost:$STACK_PORT/   the emulator of Госуслуги and mos.ru"
+else
+  echo "the regions' hosts resolve there with, e.g., curl --resolve myschool.mosreg.ru:$STACK_PORT:127.0.0.1 -k:"
+  for host in myschool.edu.ru myschool.mosreg.ru education.admoblkaluga.ru ms-edu.tatar.ru school.mos.ru; do
+    echo "  https://$host:$STACK_PORT/"
+  done
+fi

@@ -1,4 +1,5 @@
-"""make stack-test: a rolling restart of the stack of deploy/compose.yaml under load.
+"""make stack-test: a rolling restart of the stack of deploy/compose.yaml under load, then
+(``stack_test.py development``, on the development profile) whole logins through the emulator.
 
 Signs in through nginx over HTTPS (P10's school-issued login in Moscow Oblast), then loads
 the stack with that person's diary and anonymous login pages while one portal instance is
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -137,7 +139,38 @@ def shared_rate_limit() -> dict[str, int]:
     return served
 
 
+def development_logins() -> int:
+    """The development profile (compose.dev.yaml): a whole ESIA login in Moscow Oblast and a
+    mos.ru login in Moscow, as a browser makes them: the region's development host, the
+    emulator on idp.localhost, both through nginx over HTTPS with the stack's certificate, and
+    the portal's own calls to the emulator inside the stack's network."""
+    resolve = socket.getaddrinfo
+
+    def localhost(host, *args, **kwargs):  # as browsers resolve *.localhost (RFC 6761)
+        return resolve("127.0.0.1" if str(host).endswith(".localhost") else host, *args, **kwargs)
+
+    socket.getaddrinfo = localhost
+    walks = {"mosreg": ("/login/esia", "P1", "Образцов Михаил Андреевич"),
+             "moscow": ("/login/oidc", "M1", "Электронный дневник")}  # fmt: skip
+    failed = 0
+    for slug, (path, persona, expected) in walks.items():
+        person = browser()
+        person.headers.pop("Host")
+        page = person.get(f"https://{slug}.localhost:{PORT}{path}", timeout=10)
+        emulator = page.url.startswith(f"https://idp.localhost:{PORT}/")
+        page = person.post(page.url, data={"persona": persona}, timeout=10)
+        if "Предоставление прав доступа" in page.text:
+            page = person.post(page.url, data={"decision": "grant"}, timeout=10)
+        signed_in = page.url == f"https://{slug}.localhost:{PORT}/diary/" and expected in page.text
+        print(f"stack-test: {persona} in {slug} through the emulator on idp.localhost "
+              f"({emulator}): signed in: {signed_in}")  # fmt: skip
+        failed += not (emulator and signed_in)
+    return 1 if failed else 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["development"]:
+        return development_logins()
     person = sign_in()
     counts, failures = load(person)
     total = sum(counts.values())

@@ -26,16 +26,23 @@ from .mosru import bp as mosru_bp
 from .personas import load_personas
 
 
-def _callbacks(regions, slug: str, tenant, kind: str, portal_port: int | None) -> frozenset[str]:
+def _callbacks(
+    regions, slug: str, tenant, kind: str, portal_port: int | None, scheme: str
+) -> frozenset[str]:
+    """The region's production callbacks, and with ``portal_port`` the one of its development
+    host (over ``scheme``: http, or https behind a development stack's TLS)."""
     path = f"/login/{kind}/callback"
     uris = {f"https://{host}{path}" for host in tenant.hosts}
     if portal_port is not None:
-        uris.add(f"http://{slug}.{regions.portal.dev_domain}:{portal_port}{path}")
+        uris.add(f"{scheme}://{slug}.{regions.portal.dev_domain}:{portal_port}{path}")
     return frozenset(uris)
 
 
 def clients_from_regions(
-    regions_file: Path, environ: Mapping[str, str], portal_port: int | None
+    regions_file: Path,
+    environ: Mapping[str, str],
+    portal_port: int | None,
+    scheme: str = "http",
 ) -> dict[str, Client]:
     """Register every ESIA region of the portal as a client, with its certificate and hosts."""
     regions = load_file(regions_file)
@@ -45,13 +52,16 @@ def clients_from_regions(
         if provider.kind != "esia":
             continue
         certificate = Path(environ[provider.client_certificate_file_env]).read_bytes()
-        uris = _callbacks(regions, slug, tenant, "esia", portal_port)
+        uris = _callbacks(regions, slug, tenant, "esia", portal_port, scheme)
         clients[provider.client_id] = Client(provider.client_id, certificate, uris)
     return clients
 
 
 def oidc_clients_from_regions(
-    regions_file: Path, environ: Mapping[str, str], portal_port: int | None
+    regions_file: Path,
+    environ: Mapping[str, str],
+    portal_port: int | None,
+    scheme: str = "http",
 ) -> dict[str, OidcClient]:
     """Register every OpenID Connect region as a mos.ru client, with its secret and hosts."""
     regions = load_file(regions_file)
@@ -62,7 +72,7 @@ def oidc_clients_from_regions(
             continue
         secret = environ.get(provider.client_secret_env)
         if secret:
-            uris = _callbacks(regions, slug, tenant, "oidc", portal_port)
+            uris = _callbacks(regions, slug, tenant, "oidc", portal_port, scheme)
             clients[provider.client_id] = OidcClient(
                 provider.client_id, secret, uris, provider.issuer
             )
@@ -95,18 +105,23 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     app.wsgi_app = Middleware(app.wsgi_app, misbehaviour)
     app.register_blueprint(esia_bp)
     app.register_blueprint(mosru_bp)
+    # The image's health check (the development stack runs the emulator from it).
+    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     return app
 
 
 def create_app_from_environ(environ: Mapping[str, str] = os.environ) -> Flask:
-    """For ``make demo``: keys and the portal's regions named by environment variables."""
+    """For ``make demo`` and the development stack: keys and the portal's regions named by
+    environment variables; the portal's development hosts on ``PORTAL_PORT`` over
+    ``PORTAL_SCHEME`` (http unless the portal is behind TLS)."""
     port = environ.get("PORTAL_PORT")
     regions_file = Path(environ.get("REGIONS_FILE", "config/regions.yaml"))
     portal_port = int(port) if port else None
+    scheme = environ.get("PORTAL_SCHEME", "http")
     return create_app(
         {
-            "clients": clients_from_regions(regions_file, environ, portal_port),
-            "oidc_clients": oidc_clients_from_regions(regions_file, environ, portal_port),
+            "clients": clients_from_regions(regions_file, environ, portal_port, scheme),
+            "oidc_clients": oidc_clients_from_regions(regions_file, environ, portal_port, scheme),
             "signing_key": RSAKey.import_key(
                 Path(environ["EMULATOR_SIGNING_KEY_FILE"]).read_bytes()
             ),

@@ -40,7 +40,7 @@ from app.identity.types import (
     numeric_date,
 )
 from app.settings import SettingsError, secret
-from app.tenants.schema import EnvName, ProviderConfig, Url
+from app.tenants.schema import Emulator, EnvName, ProviderConfig, Url
 
 if TYPE_CHECKING:
     from app.tenants import Tenant
@@ -107,12 +107,12 @@ class OidcConfig(ProviderConfig):
             raise ValueError("scopes must include openid")
         return self
 
-    def emulated(self, base_url: str) -> OidcConfig:
+    def emulated(self, emulator: Emulator) -> OidcConfig:
         """The emulator's mos.ru profile, by explicit endpoints."""
-        base = base_url.rstrip("/")
+        base = emulator.server
         return self.model_copy(update={
             "discovery_url": None,
-            "authorization_endpoint": f"{base}/sps/oauth/ae",
+            "authorization_endpoint": f"{emulator.browser}/sps/oauth/ae",
             "token_endpoint": f"{base}/sps/oauth/te",
             "userinfo_endpoint": f"{base}/sps/oauth/me",
             "jwks_uri": f"{base}/sps/oauth/jwks",

@@ -18,6 +18,7 @@ from app.headers import page_headers
 
 from .loader import ConfigError, load_file
 from .registry import Apex, Tenant, TenantRegistry, normalize_host, split_port
+from .schema import Emulator
 
 __all__ = [
     "Apex",
@@ -118,8 +119,9 @@ def apex_only(view: Callable) -> Callable:
 def init_app(app: Flask) -> None:
     regions = load_file(Path(app.config["REGIONS_FILE"]), static_dir=Path(app.static_folder))
     baseline = regions
-    if app.config.get("IDP_EMULATOR_URL"):
-        regions = regions.emulated(app.config["IDP_EMULATOR_URL"])
+    emulator = Emulator.from_config(app.config)
+    if emulator:
+        regions = regions.emulated(emulator)
     registry = TenantRegistry(regions, dev_hosts=app.config["DEV_HOSTS"])
     registry.baseline = baseline
     app.extensions["tenants"] = registry

@@ -9,9 +9,10 @@ into one line per problem is :mod:`app.tenants.loader`'s job.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -91,10 +92,27 @@ class ProviderConfig(Strict):
     kind: str
     timeout_seconds: float = Field(default=5.0, gt=0, le=10)
 
-    def emulated(self, base_url: str) -> ProviderConfig:
+    def emulated(self, emulator: Emulator) -> ProviderConfig:
         """This block pointed at the identity-provider emulator (development and tests); a
         kind the emulator does not speak stays as it is."""
         return self
+
+
+@dataclass(frozen=True)
+class Emulator:
+    """Where the identity-provider emulator answers (development and tests): ``browser``, the
+    address people are sent to; ``server``, the one the portal calls itself. They differ in a
+    stack whose portals reach the emulator inside their own network (deploy/compose.dev.yaml)."""
+
+    browser: str
+    server: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Emulator | None:
+        url = config.get("IDP_EMULATOR_URL")
+        if not url:
+            return None
+        return cls(url.rstrip("/"), (config.get("IDP_EMULATOR_BACKCHANNEL_URL") or url).rstrip("/"))
 
 
 @dataclass(frozen=True)
@@ -270,9 +288,10 @@ class TenantConfig(Strict):
                 )
         return self
 
-    def emulated(self, url: str) -> TenantConfig:
+    def emulated(self, emulator: Emulator) -> TenantConfig:
         """The region pointed at the identity-provider emulator (development and tests)."""
-        return self.model_copy(update={"identity_provider": self.identity_provider.emulated(url)})
+        provider = self.identity_provider.emulated(emulator)
+        return self.model_copy(update={"identity_provider": provider})
 
 
 class PortalConfig(Strict):
@@ -299,7 +318,7 @@ class RegionsFile(Strict):
             raise ValueError("a host belongs to one place only: " + "; ".join(clashes))
         return self
 
-    def emulated(self, url: str) -> RegionsFile:
+    def emulated(self, emulator: Emulator) -> RegionsFile:
         """Every region pointed at the identity-provider emulator (development and tests)."""
-        changed = {slug: tenant.emulated(url) for slug, tenant in self.regions.items()}
+        changed = {slug: tenant.emulated(emulator) for slug, tenant in self.regions.items()}
         return self.model_copy(update={"regions": changed})

@@ -26,7 +26,7 @@ from app import audit, metrics
 from app.extensions import db
 from app.models import TenantVersion, User
 
-from .schema import TenantConfig
+from .schema import Emulator, TenantConfig
 
 BASELINE = 0
 
@@ -49,8 +49,8 @@ def _serve(app: Flask, slug: str, number: int, config: TenantConfig) -> None:
     state = _state(app)
     state.setdefault("sources", {})[slug] = config
     state["numbers"][slug] = number
-    url = app.config.get("IDP_EMULATOR_URL")
-    served = config.emulated(url) if url else config
+    emulator = Emulator.from_config(app.config)
+    served = config.emulated(emulator) if emulator else config
     app.extensions["tenants"].replace(slug, served, f"v{number}" if number else "baseline")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from app.tenants.schema import EnvName, ProviderConfig, Url
+from app.tenants.schema import Emulator, EnvName, ProviderConfig, Url
 
 from .protocol import ISSUER
 
@@ -15,6 +15,9 @@ from .protocol import ISSUER
 class EsiaConfig(ProviderConfig):
     kind: Literal["esia"]
     base_url: Url
+    # Where people are sent (authorization, logout) when that differs from where the portal
+    # calls ESIA; set only for the emulator in a development stack (deploy/compose.dev.yaml).
+    browser_url: Url | None = None
     issuer: str = ISSUER
     authorize_path: str = "/aas/oauth2/v2/ac"
     token_path: str = "/aas/oauth2/v3/te"
@@ -40,8 +43,14 @@ class EsiaConfig(ProviderConfig):
             raise ValueError("must include openid (the id_token carries the account level)")
         return scopes
 
-    def emulated(self, base_url: str) -> EsiaConfig:
-        return self.model_copy(update={"base_url": base_url.rstrip("/")})
+    def emulated(self, emulator: Emulator) -> EsiaConfig:
+        browser = emulator.browser if emulator.browser != emulator.server else None
+        return self.model_copy(update={"base_url": emulator.server, "browser_url": browser})
+
+    @property
+    def people_url(self) -> str:
+        """The address people are sent to."""
+        return (self.browser_url or self.base_url).rstrip("/")
 
     @property
     def key_file_envs(self) -> list[str]:

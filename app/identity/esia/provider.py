@@ -205,7 +205,8 @@ class EsiaProvider(IdentityProvider):
                           code_challenge_method="S256")  # fmt: skip
             secrets_of_the_login["verifier"] = verifier
         self.remember_pending(state, **secrets_of_the_login)
-        return redirect(f"{self._url(self.config.authorize_path)}?{urlencode(params)}")
+        authorize = self.config.people_url + self.config.authorize_path
+        return redirect(f"{authorize}?{urlencode(params)}")
 
     def finish_login(self, args: Mapping[str, str]) -> ExternalIdentity:
         pending = self.take_pending(args)
@@ -359,7 +360,7 @@ class EsiaProvider(IdentityProvider):
 
     def logout_url(self, identity_session: str | None, return_to: str) -> str:
         query = urlencode({"client_id": self.config.client_id, "redirect_url": return_to})
-        return f"{self._url(self.config.logout_path)}?{query}"
+        return f"{self.config.people_url}{self.config.logout_path}?{query}"
 
     # --- operating it ---------------------------------------------------------------------
 
