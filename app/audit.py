@@ -21,6 +21,7 @@ from app.models import AuditEvent
 SECRET_KEYS = re.compile(r"password|passwd|secret|token|code|cookie|session", re.IGNORECASE)
 SNILS_RE = re.compile(r"\b\d{3}[- ]?\d{3}[- ]?\d{3}[- ]?(\d{2})\b")
 HIDDEN = "[hidden]"
+_INSERT = insert(AuditEvent.__table__)
 
 
 def mask_snils(text: str) -> str:
@@ -63,16 +64,12 @@ def record(
     if tenant is None and has_request_context() and g.get("tenant") is not None:
         tenant = g.tenant.slug
     metrics.login_recorded(kind, tenant, detail)
-    # An INSERT rather than a mapped object: nothing reads the event back, and the diary
-    # writes one per view.
+    # An INSERT built once rather than a mapped object: nothing reads the event back, and
+    # the diary writes one per view.
+    ip = request.remote_addr if has_request_context() else None
     db.session.execute(
-        insert(AuditEvent).values(
-            kind=kind,
-            tenant=tenant,
-            actor_id=actor_id,
-            ip=request.remote_addr if has_request_context() else None,
-            detail=clean(detail),
-        )
+        _INSERT,
+        {"kind": kind, "tenant": tenant, "actor_id": actor_id, "ip": ip, "detail": clean(detail)},
     )
     if commit:
         db.session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -25,11 +25,21 @@ def for_user(user: User) -> list[Notification]:
     return list(db.session.scalars(query.order_by(Notification.created_at.desc())))
 
 
+# The badge's COUNT, built once: every signed-in page runs it. What ``_mine`` says, with a
+# person id of NULL matching nothing.
+_UNREAD = select(func.count(Notification.id)).where(
+    Notification.tenant == bindparam("tenant"),
+    or_(Notification.recipient_user_id == bindparam("user"),
+        Notification.recipient_id == bindparam("person")),
+    Notification.read_at.is_(None),
+    Notification.resolved_at.is_(None),
+)  # fmt: skip
+
+
 def unread_count(user: User) -> int:
     """The badge on every signed-in page: one COUNT over the user's open items."""
-    query = _mine(user, select(func.count(Notification.id)))
-    open_items = query.where(Notification.read_at.is_(None), Notification.resolved_at.is_(None))
-    return db.session.scalar(open_items) or 0
+    params = {"tenant": user.tenant, "user": user.id, "person": user.person_id}
+    return db.session.scalar(_UNREAD, params) or 0
 
 
 def owned_item(user: User, item_id: int) -> Notification | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app import trusted
 from app.extensions import db
@@ -32,7 +32,10 @@ STUDENT = (Person.id, Person.tenant, Person.key, Person.last_name, Person.first_
 def _students(query, order: Sequence[int] | None = None) -> list[Student]:
     """``order``: the ids in the order wanted (those missing are left out); None: as found."""
     found: dict[int, Student] = {}
-    for id_, tenant, key, last, first, middle, class_name, school in db.session.execute(query):
+    statement, params = query if isinstance(query, tuple) else (query, None)
+    for id_, tenant, key, last, first, middle, class_name, school in db.session.execute(
+        statement, params
+    ):
         if id_ not in found:
             name = " ".join(part for part in (last, first, middle) if part)
             found[id_] = Student(id_, f"{tenant}:{key}", name, class_name, school)
@@ -60,17 +63,22 @@ def own_record(user: User) -> Student | None:
     return found[0] if found else None
 
 
+# Built once: every diary view of a parent runs it.
+_LINKED = _with_class(
+    select(*STUDENT).join(
+        Guardianship,
+        (Guardianship.student_id == Person.id)
+        & (Guardianship.guardian_id == bindparam("guardian")),
+    )
+).where(Person.id.in_(bindparam("ids", expanding=True)), Person.tenant == bindparam("tenant"))
+
+
 def linked_children(user: User, ids: Sequence[int]) -> list[Student]:
     """Of ``ids``, the children the registry still links to this guardian, in that order."""
     if user.person_id is None or not ids:
         return []
-    query = _with_class(
-        select(*STUDENT).join(
-            Guardianship,
-            (Guardianship.student_id == Person.id) & (Guardianship.guardian_id == user.person_id),
-        )
-    ).where(Person.id.in_(ids), Person.tenant == user.tenant)
-    return _students(query, ids)
+    params = {"guardian": user.person_id, "ids": list(ids), "tenant": user.tenant}
+    return _students((_LINKED, params), ids)
 
 
 def trusted_children(user: User) -> list[Student]:
@@ -103,11 +111,12 @@ def taught_classes(user: User) -> list[TaughtClass]:
 
 @dataclass(frozen=True)
 class DiaryPage:
-    """What a diary page shows: the student on screen, the others to switch to, the week."""
+    """What a diary page shows: the student on screen, the others to switch to, the week.
+    Immutable all the way down, so that the page itself can key its rendered HTML."""
 
     student: Student | None
-    children: list[Student]
-    waiting: list[Student]
+    children: tuple[Student, ...]
+    waiting: tuple[Student, ...]
     week: object = None
     term_marks: tuple = ()
 
@@ -140,6 +149,7 @@ def diary_page(backend, user: User, role: RoleAccess, child_id: int | None, mond
         children = [c for c in everyone if c.id in role.children]
         waiting = [c for c in everyone if c.id in role.waiting]
         student = _chosen(children, child_id)
+    children, waiting = tuple(children), tuple(waiting)
     if student is None:
         return DiaryPage(None, children, waiting)
     week = backend.week(student, monday)

@@ -15,6 +15,7 @@ from app.models import Guardianship, Person
 from app.schools.registry import import_records
 
 WEEK = "2026-W47"
+HTMX = {"HX-Request": "true"}
 FUZZ = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -206,6 +207,31 @@ def test_queries_per_diary_page_do_not_grow_with_children_subjects_or_marks(brow
     assert base == with_children == with_subjects == with_marks
     # session (without Redis), user, children, the audit row of the view, unread count
     assert base <= 5
+
+
+def test_a_kept_diary_body_never_outlives_its_data(browser, live):
+    """Each worker keeps rendered diary bodies by their values: a backend whose week changes
+    (a new mark) shows the change on the next view, and each child keeps their own page."""
+    b = browser("mosreg")
+    b.esia_login("P1")
+    dasha = person_id(live, "mosreg", "obraztsova_dasha")
+
+    def body(**params) -> str:  # the diary's part alone (htmx): no per-request token in it
+        return b.get("/diary/", params={"week": WEEK, **params}, headers=HTMX).text
+
+    misha, dasha_page = body(), body(child=dasha)
+    assert "Образцов Михаил" in misha and "Образцова Дарья" in dasha_page
+    assert body() == misha and body(child=dasha) == dasha_page
+
+    backend = live.portal_app.extensions["diary"]
+    live.portal_app.extensions["diary"] = StubDiary(mark_chance=1.0)  # marks were added
+    try:
+        marked = body()
+    finally:
+        live.portal_app.extensions["diary"] = backend
+    badges = re.compile(r'<span class="mark mark-\d">')
+    assert len(badges.findall(marked)) > len(badges.findall(misha))
+    assert body() == misha  # and back
 
 
 def test_every_view_of_a_childs_diary_is_audited(browser, live):

@@ -3,6 +3,7 @@ from datetime import date
 from flask import (
     abort,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -14,10 +15,11 @@ from flask_login import current_user, login_required
 from app import audit
 from app.access import ROLE_LABELS
 from app.diary import parse_week
-from app.diary.calendar import human_date, week_param
+from app.diary.calendar import week_param
 from app.diary.people import NotYours, diary_page, taught_classes
 from app.errors import render_error
 from app.extensions import htmx
+from app.identity import provider_names
 from app.signin import current_access
 from app.tenants import tenant_required
 
@@ -59,9 +61,12 @@ def _children_diary(current, common: dict):
         page = diary_page(current_app.extensions["diary"], current_user, current, child_id, monday)
     except NotYours:
         abort(404)
-    template = "diary/_diary.html" if htmx and not htmx.boosted else "diary/home.html"
-    page_vars = {"page": page, "week_param": week_param, "human_date": human_date}
-    response = make_response(render_template(template, today=date.today(), **page_vars, **common))
+    render_body = current_app.extensions["diary_bodies"]
+    body = render_body(page, current.kind, date.today(), provider_names(g.tenant))
+    if htmx and not htmx.boosted:
+        response = make_response(body)
+    else:
+        response = make_response(render_template("diary/home.html", diary_body=body, **common))
     response.vary.add("HX-Request")
     if page.student is not None:
         # 152-ФЗ: who looked at which child's diary (by id), as what, and when.
