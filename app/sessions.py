@@ -9,6 +9,7 @@ absolute lifetimes come from the region's policy.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -22,6 +23,7 @@ from flask import Flask, Request, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
@@ -137,6 +139,17 @@ class RedisStore(Store):
         return found
 
 
+@functools.cache
+def _upsert(dialect: str):
+    """One statement that writes a session whether or not its row exists (both databases
+    the portal runs on say ON CONFLICT … DO UPDATE), built once."""
+    table = ServerSession.__table__
+    statement = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](table)
+    changed = {column.name: statement.excluded[column.name] for column in table.c}
+    del changed["id"]
+    return statement.on_conflict_do_update(index_elements=[table.c.id], set_=changed)
+
+
 class DatabaseStore(Store):
     """The local store: the portal's own database, shared by every worker of the demo."""
 
@@ -156,12 +169,12 @@ class DatabaseStore(Store):
     def save(self, key: str, record: Record, ttl: int) -> None:
         if secrets.randbelow(100) == 0:  # now and then, sweep what has expired
             db.session.execute(delete(ServerSession).where(ServerSession.expires_at < now()))
-        row = db.session.get(ServerSession, key) or ServerSession(id=key)
-        row.tenant, row.user_id, row.data = record.tenant, record.user_id, record.data
-        row.created_at, row.last_seen_at = record.created, record.last_seen
-        row.expires_at = now() + ttl
-        row.user_agent, row.ip = record.user_agent[:200], record.ip
-        db.session.add(row)
+        values = {
+            "id": key, "tenant": record.tenant, "user_id": record.user_id, "data": record.data,
+            "created_at": record.created, "last_seen_at": record.last_seen,
+            "expires_at": now() + ttl, "user_agent": record.user_agent[:200], "ip": record.ip,
+        }  # fmt: skip
+        db.session.execute(_upsert(db.session.get_bind().dialect.name), values)
         db.session.commit()
 
     def delete(self, key: str) -> None:

@@ -25,7 +25,7 @@ from flask import current_app, session
 
 from app.tenants.schema import ProviderConfig, register_kind
 
-from .deadline import DeadlineAdapter
+from .deadline import DeadlineAdapter, ProviderSession
 from .types import ExternalIdentity, ProviderNames, ProviderTraits
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class IdentityProvider(ABC):
             return cache.setdefault(key, built)
 
     def _new_http(self) -> requests.Session:
-        http = requests.Session()
+        http = ProviderSession()
         http.headers["User-Agent"] = "myschool-portal"
         # Shared by every login of the region: it must carry nothing of one person's to the
         # next, so it keeps no cookies.

@@ -13,6 +13,7 @@ time left before each read and giving up with :class:`requests.Timeout` once the
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import requests
 from flask import current_app, g, has_request_context
@@ -62,6 +63,29 @@ def _cap(timeout, left: float):
 def _socket(response: requests.Response):
     connection = getattr(response.raw, "connection", None)
     return getattr(connection, "sock", None)
+
+
+class ProviderSession(requests.Session):
+    """A pooled session that reads the environment's proxy and certificate settings
+    (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``…) once per host, not on every call:
+    requests walks the whole process environment each time, a sixth of a login's calls. The
+    settings are the process's, fixed at start, and a session lives for one configuration
+    version of one region."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[str, str], dict] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, {}, None, None, None)
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 class DeadlineAdapter(HTTPAdapter):
