@@ -8,7 +8,7 @@ for the same student and week on every worker and every run, so demos and tests 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from markupsafe import Markup
@@ -92,12 +92,13 @@ class SubjectMarks:
 
 
 class DiaryBackend(Protocol):
-    """A journal system, as the diary pages see it."""
+    """A journal system, as the diary pages see it. ``now``: the school's local time; a lesson
+    that has not ended by then has no marks yet."""
 
-    def week(self, student: Student, monday: date) -> Week:
+    def week(self, student: Student, monday: date, now: datetime) -> Week:
         """The school week that starts on ``monday``: its five school days, Monday to Friday."""
 
-    def term_marks(self, student: Student, until: date) -> tuple[SubjectMarks, ...]:
+    def term_marks(self, student: Student, until: date, now: datetime) -> tuple[SubjectMarks, ...]:
         """Each subject's marks from the start of the term containing ``until`` up to it."""
 
 

@@ -29,6 +29,11 @@ class Term:
     def name(self) -> str:
         return f"{self.number}-я четверть"
 
+    @property
+    def accusative(self) -> str:
+        """«Оценки за 2-ю четверть»."""
+        return f"{self.number}-ю четверть"
+
 
 def terms(school_year: int) -> tuple[Term, ...]:
     """The four terms of the school year that starts in September of ``school_year``."""

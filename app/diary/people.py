@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
@@ -134,9 +134,11 @@ def _chosen(children: list[Student], child_id: int | None) -> Student | None:
     return student
 
 
-def diary_page(backend, user: User, role: RoleAccess, child_id: int | None, monday) -> DiaryPage:
+def diary_page(
+    backend, user: User, role: RoleAccess, child_id: int | None, monday: date, now: datetime
+) -> DiaryPage:
     """``role``: the role the person acts in (kind, children, waiting); ``child_id``: the
-    child asked for, or None for the first."""
+    child asked for, or None for the first; ``now``: the school's local time."""
     if role.kind == "student":
         student, children, waiting = own_record(user), [], []
         if student is None:
@@ -152,7 +154,7 @@ def diary_page(backend, user: User, role: RoleAccess, child_id: int | None, mond
     children, waiting = tuple(children), tuple(waiting)
     if student is None:
         return DiaryPage(None, children, waiting)
-    week = backend.week(student, monday)
-    until = min(monday + timedelta(days=4), date.today())
-    marks = backend.term_marks(student, until)
+    week = backend.week(student, monday, now)
+    until = min(monday + timedelta(days=4), now.date())
+    marks = backend.term_marks(student, until, now)
     return DiaryPage(student, children, waiting, week, marks)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from . import Day, Lesson, Student, SubjectMarks, Week
@@ -128,18 +129,34 @@ class StubDiary:
 
     # --- DiaryBackend ----------------------------------------------------------------------
 
-    def week(self, student: Student, monday: date) -> Week:
-        days = tuple(self._day(student, monday + timedelta(days=i)) for i in range(5))
+    def week(self, student: Student, monday: date, now: datetime) -> Week:
+        days = tuple(
+            _as_of(self._day(student, monday + timedelta(days=i)), now) for i in range(5)
+        )
         return Week(monday, days, term_of(monday + timedelta(days=4)) or term_of(monday))
 
-    def term_marks(self, student: Student, until: date) -> tuple[SubjectMarks, ...]:
+    def term_marks(self, student: Student, until: date, now: datetime) -> tuple[SubjectMarks, ...]:
         term = term_of(until)
         if term is None:
             return ()
         marks: dict[str, list[tuple[date, int]]] = {s: [] for s in self.subjects(student)}
         day = term.starts
         while day <= min(until, term.ends):
-            for lesson in self._day(student, day).lessons:
+            for lesson in _as_of(self._day(student, day), now).lessons:
                 marks[lesson.subject].extend((day, mark) for mark in lesson.marks)
             day += timedelta(days=1)
         return tuple(SubjectMarks(subject, tuple(found)) for subject, found in marks.items())
+
+
+def _as_of(day: Day, now: datetime) -> Day:
+    """The day as the journal shows it at ``now`` (the school's local time): a lesson that has
+    not ended yet has no mark yet."""
+    if day.day < now.date() or not day.lessons:
+        return day
+    clock = now.strftime("%H:%M") if day.day == now.date() else ""
+    if all(lesson.ends <= clock or not lesson.marks for lesson in day.lessons):
+        return day
+    lessons = tuple(
+        lesson if lesson.ends <= clock else replace(lesson, marks=()) for lesson in day.lessons
+    )
+    return replace(day, lessons=lessons)

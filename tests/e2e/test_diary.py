@@ -37,7 +37,7 @@ def test_parent_switches_children_and_weeks(browser, live):
     assert student_heading(page).startswith("Образцов Михаил Андреевич, 6В класс")
     assert "16 ноября — 20 ноября 2026 · 2-я четверть" in page.text
     assert 'rel="prev"' in page.text and "week=2026-W46" in page.text
-    assert '<svg class="spark"' in page.text and "Оценки за 2-я четверть" in page.text
+    assert '<svg class="spark"' in page.text and "Оценки за 2-ю четверть" in page.text
 
     dasha = person_id(live, "mosreg", "obraztsova_dasha")
     page = b.get("/diary/", params={"child": dasha, "week": "2026-W48"})

@@ -1,4 +1,5 @@
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import (
     abort,
@@ -49,20 +50,29 @@ def home():
     return _children_diary(current, common)
 
 
+def _school_now() -> datetime:
+    """The region's local time, as the school's journal keeps it (naive)."""
+    zone = ZoneInfo(getattr(g.tenant.config, "timezone", None) or "Europe/Moscow")
+    return datetime.now(zone).replace(tzinfo=None)
+
+
 def _children_diary(current, common: dict):
     """A student's own diary, or a parent's or trusted person's child's, for one week."""
-    monday = parse_week(request.args.get("week"), date.today())
+    now = _school_now()
+    monday = parse_week(request.args.get("week"), now.date())
     child_id = request.args.get("child", type=int)
     if monday is None:
         return render_error(400, BAD_WEEK)
     if "child" in request.args and child_id is None:
         abort(404)
     try:
-        page = diary_page(current_app.extensions["diary"], current_user, current, child_id, monday)
+        page = diary_page(
+            current_app.extensions["diary"], current_user, current, child_id, monday, now
+        )
     except NotYours:
         abort(404)
     render_body = current_app.extensions["diary_bodies"]
-    body = render_body(page, current.kind, date.today(), provider_names(g.tenant))
+    body = render_body(page, current.kind, now.date(), provider_names(g.tenant))
     if htmx and not htmx.boosted:
         response = make_response(body)
     else:
