@@ -97,7 +97,7 @@ def test_p3(walk, slug):
     w = walk(slug, "P3")
     w.esia_login("P3")
     assert "«Ваш дневник не найден." in w.text()
-    assert "не совпадает с данными Госуслуг: СНИЛС" in w.text()
+    assert "но она не совпадает с данными Госуслуг в поле: СНИЛС" in w.text()
     w.page.get_by_label("СНИЛС: ***-***-*** 80").check()  # her own, masked
     assert "775-398-922 80" not in w.text()
     w.page.get_by_role("button", name="Отправить запрос в школу").click()

@@ -35,7 +35,7 @@ def test_p2_missing_email_is_explained(browser, slug):
 def test_p3_snils_mismatch_names_the_field_not_the_value(browser, slug):
     page = browser(slug).esia_login("P3")
     assert "«Ваш дневник не найден. Чтобы решить проблему, сообщите о ней" in page.text
-    assert "не совпадает с данными Госуслуг: <strong>СНИЛС</strong>" in page.text
+    assert "но она не совпадает с данными Госуслуг в поле: <strong>СНИЛС</strong>" in page.text
     for school_value in ("791-682-483 55", "79168248355", "791"):
         assert school_value not in page.text
 
