@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, select
@@ -241,6 +242,42 @@ def given_by(parent: User) -> list[GrantRow]:
 
 def received_by(invitee: User) -> list[GrantRow]:
     return _rows(TrustedGrant.invitee_id, invitee)
+
+
+def no_access_reason(tenant: Tenant, invitee: User, child_id: int | None = None) -> str | None:
+    """Why a trusted person reads no diary (of ``child_id``, or at all) now, in words, from
+    their latest invitation that named the child (or any); None when they never had one."""
+    rows = received_by(invitee)
+    if child_id is not None:
+        rows = [row for row in rows if any(c.student_id == child_id for c in row.grant.children)]
+    if not rows:
+        return None
+    row, grant = rows[0], rows[0].grant
+    parent = grant.parent.display_name
+    if row.state == "sent":
+        return (f"Приглашение от родителя ({parent}) ждёт вашего ответа в разделе «Уведомления». "
+                f"{activation_phrase(tenant)}")  # fmt: skip
+    if row.state == "waiting":
+        opens = local_time(tenant, grant.active_from)
+        return f"Вы приняли приглашение. {activation_phrase(tenant)} Доступ откроется {opens}."
+    if row.state == "revoked":
+        return (f"Доступ к дневнику отозван родителем ({parent}) "
+                f"{local_time(tenant, grant.ended_at)}.")  # fmt: skip
+    if row.state == "left":
+        return f"Вы отказались от доступа к дневнику {local_time(tenant, grant.ended_at)}."
+    if row.state == "declined":
+        return f"Вы отклонили приглашение родителя ({parent})."
+    # Accepted and active, yet not readable: the school no longer links the child to the parent.
+    return (f"Школа больше не связывает ребёнка с родителем ({parent}), который вас пригласил, "
+            "поэтому доступ к дневнику закрыт.")  # fmt: skip
+
+
+def local_time(tenant: Tenant, moment: datetime | None) -> str:
+    """«23.11.2026 в 14:05» in the region's time zone."""
+    if moment is None:
+        return ""
+    zone = ZoneInfo(getattr(tenant.config, "timezone", None) or "Europe/Moscow")
+    return _aware(moment).astimezone(zone).strftime("%d.%m.%Y в %H:%M")
 
 
 def readable_children_clause(user: User, at: datetime):

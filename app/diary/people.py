@@ -119,6 +119,8 @@ class DiaryPage:
     waiting: tuple[Student, ...]
     week: object = None
     term_marks: tuple = ()
+    # Why there is no diary to show (a trusted person whose access ended or has not begun).
+    notice: str | None = None
 
 
 class NotYours(LookupError):

@@ -77,14 +77,16 @@ def test_t1_invite_by_phone_accept_activate_read_only_revoke(mother, browser, li
     nina = browser("moscow")
     page = nina.mosru_login("M5")
     assert page.url.endswith("/diary/") and "Роль: <strong>Доверенное лицо</strong>" in page.text
-    assert "Доступ к дневнику пока не открыт" in page.text
+    assert "ждёт вашего ответа в разделе «Уведомления»" in page.text
     notes = nina.get("/notifications/")
     assert "Приглашение стать доверенным лицом" in notes.text and LEV in notes.text
     grant_id = grants(live)[0].id
     page = nina.post(f"/trusted/{grant_id}/accept", {"back": "notifications"})
     assert "будет обеспечен в течение суток" in page.text  # Moscow's delay: a day
     assert state_on_parents_list(mother) == "ожидает активации"
-    assert LEV not in nina.get("/diary/").text
+    page = nina.get("/diary/")  # the same words as the invitation and the acceptance
+    assert LEV not in page.text and "будет обеспечен в течение суток" in page.text
+    assert "Доступ откроется" in page.text
 
     later(25)
     page = nina.get("/diary/")
@@ -97,9 +99,12 @@ def test_t1_invite_by_phone_accept_activate_read_only_revoke(mother, browser, li
     page = mother.get("/trusted/")
     mother.post(f"/trusted/{grant_id}/revoke")
     assert state_on_parents_list(mother) == "отозвано"
-    assert LEV not in nina.get("/diary/").text  # gone on the very next request
+    page = nina.get("/diary/")
+    assert LEV not in page.text  # gone on the very next request, and she is told why
+    assert "Доступ к дневнику отозван родителем (Москвина Ольга" in page.text
     lev = person_id(live, "moskvin_lev")
-    assert nina.get("/diary/", params={"child": lev}).status_code == 404
+    page = nina.get("/diary/", params={"child": lev})
+    assert page.status_code == 403 and "Доступ к дневнику отозван родителем" in page.text
     with live.portal_app.app_context():
         kinds = [e.kind for e in db.session.scalars(
             select(AuditEvent).filter(AuditEvent.kind.startswith("trusted_")).order_by(AuditEvent.id)
@@ -226,7 +231,8 @@ def test_a_grant_ends_with_the_parents_own_link(active_grant, live):
             )
         )
         db.session.commit()
-    assert LEV not in active_grant.get("/diary/").text
+    page = active_grant.get("/diary/")
+    assert LEV not in page.text and "Школа больше не связывает ребёнка с родителем" in page.text
 
 
 def test_a_trusted_person_may_leave(active_grant, live, mother):
@@ -234,7 +240,8 @@ def test_a_trusted_person_may_leave(active_grant, live, mother):
     nina.get("/trusted/")
     page = nina.post(f"/trusted/{grants(live)[0].id}/leave")
     assert "Вы отказались от доступа." in page.text
-    assert LEV not in nina.get("/diary/").text
+    page = nina.get("/diary/")
+    assert LEV not in page.text and "Вы отказались от доступа к дневнику" in page.text
     assert state_on_parents_list(mother) == "прекращено"
 
 

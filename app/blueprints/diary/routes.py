@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from app.extensions import htmx
 from app.identity import provider_names
 from app.signin import current_access
 from app.tenants import tenant_required
+from app.trusted import no_access_reason
 
 from . import bp
 
@@ -70,7 +72,14 @@ def _children_diary(current, common: dict):
             current_app.extensions["diary"], current_user, current, child_id, monday, now
         )
     except NotYours:
-        abort(404)
+        # A trusted person is told why a child's diary they were given is closed; anyone
+        # else learns nothing about a child that is not theirs.
+        reason = current.kind == "trusted" and no_access_reason(g.tenant, current_user, child_id)
+        if not reason:
+            abort(404)
+        return render_error(403, reason)
+    if current.kind == "trusted" and page.student is None:
+        page = replace(page, notice=no_access_reason(g.tenant, current_user))
     render_body = current_app.extensions["diary_bodies"]
     body = render_body(page, current.kind, now.date(), provider_names(g.tenant))
     if htmx and not htmx.boosted:
