@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from app.extensions import db
 from app.identity.types import ExternalIdentity, ProviderTraits
@@ -64,28 +64,56 @@ def candidates(tenant: Tenant, identity: ExternalIdentity) -> tuple[RecordPerson
     return tuple(record_of(person) for person in db.session.scalars(query))
 
 
+# The decision's statements, built once with bound parameters: every login runs them.
+_ENROLLED = (
+    select(Enrolment.id)
+    .where(Enrolment.person_id == bindparam("person"), Enrolment.active)
+    .limit(1)
+)
+_CHILDREN = (
+    select(Person, Enrolment.id)
+    .join(Guardianship, Guardianship.student_id == Person.id)
+    .outerjoin(Enrolment, (Enrolment.person_id == Person.id) & Enrolment.active)
+    .where(Guardianship.guardian_id == bindparam("person"))
+    .order_by(Person.birth_date)
+)
+_STAFF = select(StaffRole.role).where(StaffRole.person_id == bindparam("person"))
+_GUARDIANS = select(Guardianship.guardian_id).where(Guardianship.student_id == bindparam("person"))
+_OWN_CONSENT = select(Consent.id).where(
+    Consent.kind == "own", Consent.user_id == bindparam("user"), Consent.revoked_at.is_(None)
+)
+_PARENTAL_CONSENT = select(Consent.id).where(
+    Consent.kind == "parental",
+    Consent.student_id == bindparam("person"),
+    Consent.revoked_at.is_(None),
+)
+_REGIONAL_ADMIN = select(RegionalAdmin.id).where(
+    RegionalAdmin.tenant == bindparam("tenant"), RegionalAdmin.user_id == bindparam("user")
+)
+_TRUSTED = (
+    select(TrustedGrant.id)
+    .where(
+        TrustedGrant.tenant == bindparam("tenant"),
+        TrustedGrant.invitee_id == bindparam("user"),
+        TrustedGrant.status.in_((SENT, ACCEPTED)),
+    )
+    .limit(1)
+)
+
+
 def facts_of(record: RecordPerson) -> RecordFacts:
-    enrolled = db.session.scalar(
-        select(Enrolment.id).where(Enrolment.person_id == record.id, Enrolment.active).limit(1)
-    )
-    children = db.session.execute(
-        select(Person, Enrolment.id)
-        .join(Guardianship, Guardianship.student_id == Person.id)
-        .outerjoin(Enrolment, (Enrolment.person_id == Person.id) & Enrolment.active)
-        .where(Guardianship.guardian_id == record.id)
-        .order_by(Person.birth_date)
-    ).all()
-    unique_children = {person.id: (person, enrolment) for person, enrolment in children}
-    staff = db.session.scalars(select(StaffRole.role).where(StaffRole.person_id == record.id))
-    guardians = db.session.scalars(
-        select(Guardianship.guardian_id).where(Guardianship.student_id == record.id)
-    )
+    person = {"person": record.id}
+    enrolled = db.session.scalar(_ENROLLED, person)
+    children = db.session.execute(_CHILDREN, person).all()
+    unique_children = {child.id: (child, enrolment) for child, enrolment in children}
+    staff = db.session.scalars(_STAFF, person)
+    guardians = db.session.scalars(_GUARDIANS, person)
     return RecordFacts(
         person=record,
         enrolled=enrolled is not None,
         children=tuple(
-            RecordChild(record_of(person), person.full_name, enrolment is not None)
-            for person, enrolment in unique_children.values()
+            RecordChild(record_of(child), child.full_name, enrolment is not None)
+            for child, enrolment in unique_children.values()
         ),
         staff_roles=tuple(sorted(set(staff))),
         guardian_ids=tuple(sorted(guardians)),
@@ -93,42 +121,24 @@ def facts_of(record: RecordPerson) -> RecordFacts:
 
 
 def consents_of(user: User, record: RecordPerson | None) -> Consents:
-    own = db.session.scalar(
-        select(Consent.id).where(
-            Consent.kind == "own", Consent.user_id == user.id, Consent.revoked_at.is_(None)
-        )
-    )
-    parental = record is not None and db.session.scalar(
-        select(Consent.id).where(
-            Consent.kind == "parental",
-            Consent.student_id == record.id,
-            Consent.revoked_at.is_(None),
-        )
-    )
+    own = db.session.scalar(_OWN_CONSENT, {"user": user.id})
+    parental = record is not None and db.session.scalar(_PARENTAL_CONSENT, {"person": record.id})
     return Consents(own=own is not None, parental=bool(parental))
 
 
 def is_regional_admin(user: User) -> bool:
-    return (
-        user.id is not None
-        and db.session.scalar(
-            select(RegionalAdmin.id).filter_by(tenant=user.tenant, user_id=user.id)
-        )
-        is not None
-    )
+    if user.id is None:
+        return False
+    found = db.session.scalar(_REGIONAL_ADMIN, {"tenant": user.tenant, "user": user.id})
+    return found is not None
 
 
 def has_trusted_grants(tenant: Tenant, user: User) -> bool:
     """Invitations waiting for an answer, or grants accepted and not ended."""
     if not tenant.policy.trusted_persons.enabled or user.id is None:
         return False
-    return db.session.scalar(
-        select(TrustedGrant.id).where(
-            TrustedGrant.tenant == tenant.slug,
-            TrustedGrant.invitee_id == user.id,
-            TrustedGrant.status.in_((SENT, ACCEPTED)),
-        ).limit(1)
-    ) is not None  # fmt: skip
+    found = db.session.scalar(_TRUSTED, {"tenant": tenant.slug, "user": user.id})
+    return found is not None
 
 
 def evaluate(
