@@ -130,9 +130,7 @@ class StubDiary:
     # --- DiaryBackend ----------------------------------------------------------------------
 
     def week(self, student: Student, monday: date, now: datetime) -> Week:
-        days = tuple(
-            _as_of(self._day(student, monday + timedelta(days=i)), now) for i in range(5)
-        )
+        days = tuple(_as_of(self._day(student, monday + timedelta(days=i)), now) for i in range(5))
         return Week(monday, days, term_of(monday + timedelta(days=4)) or term_of(monday))
 
     def term_marks(self, student: Student, until: date, now: datetime) -> tuple[SubjectMarks, ...]:
