@@ -20,6 +20,7 @@ from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.identity.types import format_snils, mask_date, mask_email, mask_phone, mask_snils
 from app.models.base import MAX_ID
 from app.tenants.assets import logo_url, static_url
+from app.wording import local_date, local_time
 
 
 def _load_user(user_id: str):
@@ -103,6 +104,9 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     app.jinja_env.filters["masked_phone"] = mask_phone
     app.jinja_env.filters["masked_date"] = mask_date
     app.jinja_env.filters["ru_date"] = ru_date
+    # Moments in the region's own time zone (its `timezone`), in Russian.
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["mark_badges"] = mark_badges
     app.jinja_env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.globals["logo_url"] = logo_url

@@ -83,11 +83,15 @@ def _plural(n: int, one: str, few: str, many: str) -> str:
 
 
 def retry_in(seconds: int) -> str:
-    """``Retry-After`` in words: «Попробуйте снова через 45 секунд.»"""
+    """``Retry-After`` in words, rounded up: «Попробуйте снова через 45 секунд.», «… через
+    2 минуты.», «… через 1 час.»"""
+    minutes = -(-seconds // 60)
     if seconds < 60:
         n, unit = max(seconds, 1), ("секунду", "секунды", "секунд")
+    elif minutes < 60:
+        n, unit = minutes, ("минуту", "минуты", "минут")
     else:
-        n, unit = -(-seconds // 60), ("минуту", "минуты", "минут")
+        n, unit = -(-minutes // 60), ("час", "часа", "часов")
     return f"Попробуйте снова через {n} {_plural(n, *unit)}."
 
 
@@ -98,17 +102,24 @@ def _http_error(error: HTTPException):
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     message = None
     if error.code == 429:
-        message = f"Слишком много неудачных попыток. {retry_in(_seconds_to_wait())}"
+        seconds = _seconds_to_wait(error)
+        message = f"Слишком много неудачных попыток. {retry_in(seconds)}"
+        headers = [(k, v) for k, v in headers if k.lower() != "retry-after"]
+        headers.append(("Retry-After", str(seconds)))
     return render_error(error.code, message, headers=headers)
 
 
-def _seconds_to_wait() -> int:
-    """Until the limit that refused this request lets the next attempt through (what its
-    Retry-After header will say)."""
+def _seconds_to_wait(error: HTTPException) -> int:
+    """Until the limit that refused this request lets the next attempt through, counted as
+    Flask-Limiter counts the Retry-After it sets on the response, so that the page and the
+    header say the same. Without the limiter's window, the whole period of the limit hit."""
     from app.extensions import limiter
 
     current = limiter.current_limit
-    return max(1, int(current.reset_at - time.time()) + 1) if current else 60
+    if current is not None:
+        return max(1, int(current.reset_at - time.time()))
+    limit = getattr(error, "limit", None)  # Flask-Limiter's RateLimitExceeded
+    return int(limit.limit.get_expiry()) if limit is not None else 60
 
 
 def _unavailable(error: Exception):

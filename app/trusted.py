@@ -27,6 +27,7 @@ from app.identity.types import normalize_name
 from app.models import Guardianship, Notification, TrustedGrant, TrustedGrantChild, User
 from app.models.trusted import ACCEPTED, DECLINED, LEFT, REVOKED, SENT
 from app.tenants import Tenant
+from app.wording import local_time
 
 if TYPE_CHECKING:
     from app.diary import Student
@@ -244,6 +245,10 @@ def received_by(invitee: User) -> list[GrantRow]:
     return _rows(TrustedGrant.invitee_id, invitee)
 
 
+def _zone(tenant: Tenant) -> ZoneInfo:
+    return ZoneInfo(tenant.config.timezone)
+
+
 def no_access_reason(tenant: Tenant, invitee: User, child_id: int | None = None) -> str | None:
     """Why a trusted person reads no diary (of ``child_id``, or at all) now, in words, from
     their latest invitation that named the child (or any); None when they never had one."""
@@ -258,26 +263,18 @@ def no_access_reason(tenant: Tenant, invitee: User, child_id: int | None = None)
         return (f"Приглашение от родителя ({parent}) ждёт вашего ответа в разделе «Уведомления». "
                 f"{activation_phrase(tenant)}")  # fmt: skip
     if row.state == "waiting":
-        opens = local_time(tenant, grant.active_from)
+        opens = local_time(grant.active_from, _zone(tenant))
         return f"Вы приняли приглашение. {activation_phrase(tenant)} Доступ откроется {opens}."
     if row.state == "revoked":
         return (f"Доступ к дневнику отозван родителем ({parent}) "
-                f"{local_time(tenant, grant.ended_at)}.")  # fmt: skip
+                f"{local_time(grant.ended_at, _zone(tenant))}.")  # fmt: skip
     if row.state == "left":
-        return f"Вы отказались от доступа к дневнику {local_time(tenant, grant.ended_at)}."
+        return f"Вы отказались от доступа к дневнику {local_time(grant.ended_at, _zone(tenant))}."
     if row.state == "declined":
         return f"Вы отклонили приглашение родителя ({parent})."
     # Accepted and active, yet not readable: the school no longer links the child to the parent.
     return (f"Школа больше не связывает ребёнка с родителем ({parent}), который вас пригласил, "
             "поэтому доступ к дневнику закрыт.")  # fmt: skip
-
-
-def local_time(tenant: Tenant, moment: datetime | None) -> str:
-    """«23.11.2026 в 14:05» in the region's time zone."""
-    if moment is None:
-        return ""
-    zone = ZoneInfo(getattr(tenant.config, "timezone", None) or "Europe/Moscow")
-    return _aware(moment).astimezone(zone).strftime("%d.%m.%Y в %H:%M")
 
 
 def readable_children_clause(user: User, at: datetime):

@@ -26,3 +26,9 @@ def requires(holds_role: Callable[[object], object]):
         return wrapped
 
     return decorator
+
+
+def confirmed() -> bool:
+    """A destructive action acts only on a POST that says so (``confirm=yes``); the first one
+    asks — as a page without JavaScript, swapped in place with htmx: the same server step."""
+    return request.form.get("confirm") == "yes"

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select
 from app import trusted
 from app.extensions import db
 from app.models import Enrolment, Guardianship, Person, School, SchoolClass, TeacherClass, User
+from app.wording import class_order
 
 from . import Student
 
@@ -104,9 +105,10 @@ def taught_classes(user: User) -> list[TaughtClass]:
         .join(SchoolClass, SchoolClass.school_id == School.id)
         .join(TeacherClass, TeacherClass.class_id == SchoolClass.id)
         .where(TeacherClass.person_id == user.person_id, School.tenant == user.tenant)
-        .order_by(School.short_name, SchoolClass.name)
     )
-    return [TaughtClass(school, name) for school, name in rows]
+    # By school, then as classes are counted (2А before 11А), not as text.
+    ordered = sorted(rows, key=lambda row: (row[0], class_order(row[1])))
+    return [TaughtClass(school, name) for school, name in ordered]
 
 
 @dataclass(frozen=True)

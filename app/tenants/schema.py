@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -51,6 +52,18 @@ def _colour(value: str) -> str:
     return value.lower()
 
 
+def _timezone(value: str) -> str:
+    """An IANA time zone name that this machine's time zone database knows."""
+    problem = "not a time zone (write an IANA name such as Europe/Moscow)"
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*", value):
+        raise ValueError(problem)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(problem) from None
+    return value
+
+
 def _https_url(value: str) -> str:
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
         raise ValueError("not an http(s) URL")
@@ -63,6 +76,7 @@ Colour = Annotated[str, AfterValidator(_colour)]
 Url = Annotated[str, AfterValidator(_https_url)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 
 
 class Strict(BaseModel):
@@ -258,6 +272,8 @@ class TenantConfig(Strict):
     login_methods: list[LoginMethod] = Field(min_length=1)
     branding: Branding
     policy: Policy
+    # Times are stored in UTC and shown to the region's people in its own zone.
+    timezone: TimeZoneName = "Europe/Moscow"
 
     @field_validator("identity_provider", mode="wrap")
     @classmethod

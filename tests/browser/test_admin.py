@@ -24,6 +24,7 @@ def admin(walk, slug: str, scenario: str):  # noqa: F811
 
 
 def primary(w) -> str:
+    w.page.wait_for_load_state("load")  # the region's stylesheet, not just the page, is in
     return w.page.evaluate(
         "getComputedStyle(document.documentElement).getPropertyValue('--primary').trim()"
     )
@@ -98,6 +99,10 @@ def test_a4(walk, slug):  # noqa: F811
     w.page.get_by_role("row", name=re.compile("regions.yaml")).get_by_role(
         "button", name="Откатить к этой версии"
     ).click()
+    expect(w.page.get_by_role("heading", name="Откатить настройки к версии 0?")).to_be_visible()
+    w.shot("rollback-asks")
+    assert primary(w) == NEW_PRIMARY  # asking changed nothing
+    w.page.get_by_role("button", name="Да, откатить к версии 0").click()
     w.shot("rolled-back")
     expect(w.page.locator(".flash")).to_contain_text("Версия 0 восстановлена как версия 2")
     assert primary(w) == original

@@ -87,7 +87,14 @@ def test_t1_wizard_invitation_and_read_only_access(walk, later, javascript):  # 
     assert LEV in nina.text() and ALISA not in nina.text()
 
     w.page.reload()
+    w.page.evaluate("window.samePage = true")
     w.page.get_by_role("button", name="Отозвать").click()
+    question = w.page.get_by_text("Отозвать доступ доверенного лица (Бабушкина Нина Степановна)")
+    expect(question).to_be_visible()
+    w.shot("revoke-asks")
+    # With JavaScript the server's question is swapped in place; without, it is a page.
+    assert w.page.evaluate("window.samePage === true") is javascript
+    w.page.get_by_role("button", name="Да, отозвать доступ").click()
     w.shot("revoked")
     expect(w.page.locator(".grants-given .grant-state")).to_have_text("отозвано")
     nina.page.reload()

@@ -129,7 +129,10 @@ def test_a_parent_revokes_consent_for_a_child_and_the_child_is_signed_out(browse
     for_child = re.search(r"Согласие за ребёнка.*?/account/consents/(\d+)/revoke", page.text, re.S)[
         1
     ]
-    page = parent.post(f"/account/consents/{for_child}/revoke")
+    asked = parent.post(f"/account/consents/{for_child}/revoke")
+    assert "Отозвать согласие за ребёнка: Демова Софья Ивановна?" in asked.text
+    assert child.get("/diary/").url.endswith("/diary/")  # asked, nothing revoked yet
+    page = parent.post(f"/account/consents/{for_child}/revoke", {"confirm": "yes"})
     assert "Согласие отозвано." in page.text and "Согласие за ребёнка" not in page.text
 
     assert "/login?next=" in child.get("/diary/").url  # her session ended at once
@@ -142,7 +145,10 @@ def test_revoking_ones_own_consent_signs_out_and_asks_again_next_time(browser):
     b.esia_login("P1")
     page = b.get("/account/")
     assert "Согласие на обработку персональных данных" in page.text
-    page = b.post(f"/account/consents/{consent_ids(page)[0]}/revoke")
+    own = consent_ids(page)[0]
+    asked = b.post(f"/account/consents/{own}/revoke")
+    assert "Отозвать согласие на обработку персональных данных?" in asked.text
+    page = b.post(f"/account/consents/{own}/revoke", {"confirm": "yes"})
     assert page.url.endswith("/login") and "Согласие отозвано, вы вышли из дневника" in page.text
     assert "/login?next=" in b.get("/diary/").url
     page = browser("kaluga").esia_login("P1")
@@ -157,5 +163,18 @@ def test_a_student_may_decline_a_consent_received_and_nobody_else_may_touch_it(b
     stranger.esia_login("P1")
     stranger.get("/account/")
     assert stranger.post(f"/account/consents/{received[0]}/revoke").status_code == 404
-    page = child.post(f"/account/consents/{received[0]}/revoke")
+    confirmed = {"confirm": "yes"}
+    assert stranger.post(f"/account/consents/{received[0]}/revoke", confirmed).status_code == 404
+    asked = child.post(f"/account/consents/{received[0]}/revoke")
+    assert "Отозвать согласие родителя (" in asked.text
+    page = child.post(f"/account/consents/{received[0]}/revoke", confirmed)
     assert page.url.endswith("/login")  # the only consent she logged in by
+
+
+def test_the_consent_headings_read_as_russian(browser):
+    b = browser("tatarstan")
+    b.esia_login("P4")
+    page = b.get("/account/")
+    assert "Данные вами" not in page.text
+    assert "<h3>Согласия, которые дали вы</h3>" in page.text
+    assert "<h3>Согласия, которые дали за вас</h3>" in page.text

@@ -65,7 +65,9 @@ def test_sign_out_the_other_sessions(browser):
     page = laptop.get("/account/")
     assert page.text.count("<tr") == 3  # header and two sessions
     assert "(этот сеанс)" in page.text
-    page = laptop.post("/account/sessions/end-others")
+    asked = laptop.post("/account/sessions/end-others")  # asks first
+    assert "Завершить все сеансы, кроме этого?" in asked.text and not is_anonymous(phone)
+    page = laptop.post("/account/sessions/end-others", {"confirm": "yes"})
     assert "Завершено других сеансов: 1." in page.text
     assert is_anonymous(phone)
     assert not is_anonymous(laptop)

@@ -97,7 +97,12 @@ def test_t1_invite_by_phone_accept_activate_read_only_revoke(mother, browser, li
     )
 
     page = mother.get("/trusted/")
-    mother.post(f"/trusted/{grant_id}/revoke")
+    asked = mother.post(f"/trusted/{grant_id}/revoke")  # asks first, and names whom and what
+    assert f"Отозвать доступ доверенного лица ({NINA}) к дневнику: {LEV}?" in asked.text
+    assert "Да, отозвать доступ" in asked.text and 'name="confirm" value="yes"' in asked.text
+    assert state_on_parents_list(mother) == "активно"
+    mother.get("/trusted/")
+    mother.post(f"/trusted/{grant_id}/revoke", {"confirm": "yes"})
     assert state_on_parents_list(mother) == "отозвано"
     page = nina.get("/diary/")
     assert LEV not in page.text  # gone on the very next request, and she is told why
@@ -238,7 +243,11 @@ def test_a_grant_ends_with_the_parents_own_link(active_grant, live):
 def test_a_trusted_person_may_leave(active_grant, live, mother):
     nina = active_grant
     nina.get("/trusted/")
-    page = nina.post(f"/trusted/{grants(live)[0].id}/leave")
+    asked = nina.post(f"/trusted/{grants(live)[0].id}/leave")
+    assert f"Отказаться от доступа к дневнику: {LEV}?" in asked.text
+    assert LEV in nina.get("/diary/").text  # nothing ended yet
+    nina.get("/trusted/")
+    page = nina.post(f"/trusted/{grants(live)[0].id}/leave", {"confirm": "yes"})
     assert "Вы отказались от доступа." in page.text
     page = nina.get("/diary/")
     assert LEV not in page.text and "Вы отказались от доступа к дневнику" in page.text

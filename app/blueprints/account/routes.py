@@ -13,6 +13,7 @@ from app.accounts import (
 )
 from app.audit import mask_snils
 from app.blueprints.forms import PasswordChangeForm
+from app.blueprints.guards import confirmed
 from app.extensions import htmx
 from app.identity.password import credentials as passwords
 from app.identity.types import format_snils
@@ -25,6 +26,32 @@ from . import bp
 CONSENT_REVOKED_SIGNED_OUT = (
     "Согласие отозвано, вы вышли из дневника. Чтобы войти снова, дайте согласие при входе."
 )
+
+
+def _asking(confirm: dict):
+    confirm = {"back": url_for("account.settings"), **confirm}
+    if htmx and not htmx.boosted:
+        return render_template("account/_confirm.html", confirm=confirm, in_place=True)
+    return render_template("account/confirm.html", confirm=confirm)
+
+
+def _consent_question(consent_id: int) -> dict:
+    """What revoking this consent (one the person gave, or one given for them) will do."""
+    given = {row.consent.id: row for row in consent.given_by(current_user)}
+    received = {row.consent.id: row for row in consent.received_by(current_user)}
+    row = given.get(consent_id) or received.get(consent_id) or abort(404)
+    if consent_id in received:
+        question = f"Отозвать согласие родителя ({row.other}) на вход в дневник?"
+        effect = "Без согласия родителя войти в дневник будет нельзя, пока его не дадут снова."
+    elif row.consent.kind == "own":
+        question = "Отозвать согласие на обработку персональных данных?"
+        effect = "Вы сразу выйдете из дневника; при следующем входе портал снова попросит согласие."
+    else:
+        question = f"Отозвать согласие за ребёнка: {row.other}?"
+        effect = "Ребёнок сразу выйдет из дневника и не сможет войти, пока согласие не дадут снова."
+    return {"id": f"consent-{consent_id}", "title": "Отзыв согласия", "question": question,
+            "effect": effect, "yes": "Да, отозвать согласие",
+            "action": url_for("account.revoke_consent", consent_id=consent_id)}  # fmt: skip
 
 
 def _settings_page(*, snils_shown: bool = False, status: int = 200):
@@ -89,6 +116,8 @@ def remove_role(role_id: int):
 @tenant_required
 @login_required
 def revoke_consent(consent_id: int):
+    if not confirmed():
+        return _asking(_consent_question(consent_id))
     try:
         affected = consent.revoke(current_user, consent_id)
     except LookupError:
@@ -131,6 +160,13 @@ def change_password():
 @tenant_required
 @login_required
 def end_other_sessions():
+    if not confirmed():
+        return _asking({
+            "id": "end-sessions", "title": "Завершение других сеансов",
+            "question": "Завершить все сеансы, кроме этого?",
+            "effect": "На других устройствах и в других браузерах придётся войти снова.",
+            "yes": "Да, завершить", "action": url_for("account.end_other_sessions"),
+        })  # fmt: skip
     ended = end_sessions(current_user, keep_sid=session.sid, reason="signed_out_others")
     flash(f"Завершено других сеансов: {ended}.", "success")
     return redirect(url_for("account.settings"))

@@ -164,6 +164,8 @@ class RestoreForm(FlaskForm):
         csrf = False  # checked by CSRFProtect against the page's own csrf_token input
 
     base = VersionNumber()
+    # The first POST asks (a page listing what the rollback changes); only a ticked one acts.
+    confirm = Checkbox()
 
 
 class ErasureForm(FlaskForm):

@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from app import admin_reports
+from app import admin_reports, wording
 from app.access.lookup import is_regional_admin
 from app.blueprints.guards import requires
 from app.erasure import erase_user
@@ -47,7 +47,12 @@ def home():
 @regional_admin_required
 def qa():
     check = check_region(current_registry(), g.tenant, os.environ)
-    return render_template("admin/qa.html", check=check)
+    return render_template(
+        "admin/qa.html",
+        check=check,
+        probe=wording.probe_words(check.provider.detail),
+        problems=[wording.problem_words(p) for p in check.problems],
+    )
 
 
 # --- the region's configuration --------------------------------------------------------------
@@ -144,7 +149,7 @@ def save_config():
 def history():
     return render_template(
         "admin/history.html",
-        rows=versions.history(g.tenant.slug),
+        rows=admin_reports.history_changes(g.tenant.slug),
         latest=versions.latest_number(g.tenant.slug),
     )
 
@@ -158,6 +163,7 @@ def version(number: int):
         abort(404)
     row = next((r for r in versions.history(g.tenant.slug) if r.number == number), None)
     return render_template("admin/version.html", number=number, row=row,
+                           changes=admin_reports.version_changes(g.tenant.slug, number),
                            text=versions.as_yaml(config),
                            latest=versions.latest_number(g.tenant.slug))  # fmt: skip
 
@@ -165,9 +171,15 @@ def version(number: int):
 @bp.post("/config/versions/<int(min=0):number>/restore")
 @regional_admin_required
 def restore(number: int):
+    """The first POST shows what rolling back would change and asks; a confirmed one acts."""
+    form = forms.RestoreForm()
     try:
+        if not form.confirm.data:
+            changes = admin_reports.restore_changes(g.tenant.slug, number)
+            return render_template("admin/restore.html", number=number, base=form.base.data,
+                                   changes=changes)  # fmt: skip
         restored = versions.restore(g.tenant.slug, number, author=current_user,
-                                    base=forms.RestoreForm().base.data)  # fmt: skip
+                                    base=form.base.data)  # fmt: skip
     except LookupError:
         abort(404)
     except versions.StaleVersion as stale:
@@ -184,7 +196,8 @@ def restore(number: int):
 @regional_admin_required
 def stats():
     days = min(max(request.args.get("days", 14, type=int), 1), 92)
-    report = admin_reports.login_stats(g.tenant.slug, days, date.today())
+    zone = wording.zone()
+    report = admin_reports.login_stats(g.tenant.slug, days, wording.today(zone), zone)
     methods = admin_reports.method_labels(g.tenant.config.login_methods)
     return render_template(
         "admin/stats.html", report=report, days=days, bars=admin_reports.bars(report),
@@ -204,9 +217,12 @@ def _day(name: str) -> date | None:
 def audit_log():
     kind = request.args.get("kind") or None
     offset = min(max(request.args.get("offset", 0, type=int), 0), 1_000_000)
-    page = admin_reports.audit_page(g.tenant.slug, kind, _day("from"), _day("to"), offset)
+    methods = admin_reports.method_labels(g.tenant.config.login_methods)
+    page = admin_reports.audit_page(g.tenant.slug, kind, _day("from"), _day("to"), offset,
+                                    methods=methods, zone=wording.zone())  # fmt: skip
     return render_template("admin/audit.html", page=page, kind=kind, offset=offset,
-                           start=_day("from"), end=_day("to"), step=admin_reports.PAGE)  # fmt: skip
+                           start=_day("from"), end=_day("to"), step=admin_reports.PAGE,
+                           zone_name=wording.zone_words(g.tenant.config.timezone))  # fmt: skip
 
 
 # --- the right to erasure ---------------------------------------------------------------------

@@ -54,7 +54,7 @@ def home():
 
 def _school_now() -> datetime:
     """The region's local time, as the school's journal keeps it (naive)."""
-    zone = ZoneInfo(getattr(g.tenant.config, "timezone", None) or "Europe/Moscow")
+    zone = ZoneInfo(g.tenant.config.timezone)
     return datetime.now(zone).replace(tzinfo=None)
 
 

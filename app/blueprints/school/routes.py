@@ -8,6 +8,7 @@ from app.models import JoinRequest, MismatchReport
 from app.models.base import db_id
 from app.schools import requests as school_requests
 from app.schools.staff import schools_of, student_of, students_of
+from app.wording import class_order
 
 from . import bp
 
@@ -17,7 +18,9 @@ school_admin_required = requires(schools_of)
 @bp.get("/students")
 @school_admin_required
 def students():
-    return render_template("school/students.html", rows=students_of(current_user))
+    # In class order (2А before 11А); within a class, by name as the query gives them.
+    rows = sorted(students_of(current_user), key=lambda row: class_order(row.class_name))
+    return render_template("school/students.html", rows=rows)
 
 
 @bp.post("/students/<int:person_id>/credentials")
@@ -56,9 +59,10 @@ def _request_page(kind: str, item, *, problem=None, problems=None, form=None, st
     """A request's page; СНИЛС are masked unless the administrator asked to see them whole
     (``revealed``, audited), or is correcting the record with them."""
     revealed = revealed or bool(form and "snils" in form)
+    classes = sorted(item.school.classes, key=lambda c: class_order(c.name))
     return render_template(
         f"school/{kind}_request.html", item=item, labels=FIELD_LABELS, problem=problem,
-        problems=problems or {}, form=form, revealed=revealed,
+        problems=problems or {}, form=form, revealed=revealed, classes=classes,
     ), status  # fmt: skip
 
 

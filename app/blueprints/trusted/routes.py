@@ -15,9 +15,10 @@ from flask_login import current_user, login_required
 
 from app import audit, trusted
 from app.access import RoleKind
+from app.blueprints.guards import confirmed
 from app.diary.people import linked_children
 from app.extensions import db, htmx, limiter
-from app.identity import provider_label
+from app.identity import provider_names
 from app.models import User
 from app.signin import add_session_role, current_access
 from app.tenants import tenant_required
@@ -38,17 +39,12 @@ STEP_FORMS = {"service": ServiceForm, "children": ChildrenForm, "invite": Invite
 INVITE_LIMITS = "10 per hour"
 
 
-def _provider_label() -> str:
-    """Where the invitee must be registered: the region's own identity provider."""
-    return provider_label(g.tenant) or "портале"
-
-
 def refusal() -> str:
     """One answer for a number nobody registered and for a surname that does not match."""
     return (
         "Не удалось найти доверенное лицо по этим данным. Проверьте номер мобильного телефона "
         "или СНИЛС и фамилию. Важно! Доверенное лицо должно быть зарегистрировано на портале "
-        f"{_provider_label()}."
+        f"{provider_names(g.tenant).genitive}."
     )
 
 
@@ -120,7 +116,7 @@ def _render(step: str, state: dict, children, form=None, status=200, push=False)
     invitee = db.session.get(User, state["invitee_id"]) if state.get("invitee_id") else None
     context = {
         "step": step, "steps": STEPS, "titles": TITLES, "state": state, "chosen": chosen,
-        "invitee": invitee, "services": trusted.SERVICES, "provider": _provider_label(),
+        "invitee": invitee, "services": trusted.SERVICES,
         "form": form if form is not None else _form(step, state, children),
         "activation": trusted.activation_phrase(g.tenant),
     }  # fmt: skip
@@ -184,6 +180,34 @@ def send():
     return redirect(url_for("trusted.index"))
 
 
+def _back() -> str:
+    return "notifications.index" if request.form.get("back") == "notifications" else "trusted.index"
+
+
+def _ending(grant_id: int, rows, states: tuple[str, ...]):
+    """The grant whose access is about to end, if the person may end it (404 otherwise)."""
+    row = next((r for r in rows if r.grant.id == grant_id and r.state in states), None)
+    return row or abort(404)
+
+
+def _asking(row, *, question: str, effect: str, yes: str, action: str):
+    """The first POST of an action that ends access asks: the same server step swapped in
+    place by htmx, or as a page without JavaScript; only confirm=yes acts."""
+    confirm = {
+        "id": f"grant-{row.grant.id}-end",
+        "title": "Доверенные лица",
+        "yes": yes,
+        "question": question,
+        "effect": effect,
+        "action": action,
+        "back": url_for(_back()),
+        "keep": {"back": request.form.get("back", "")},
+    }
+    if htmx and not htmx.boosted:
+        return render_template("trusted/_confirm.html", confirm=confirm, in_place=True)
+    return render_template("trusted/confirm.html", confirm=confirm)
+
+
 def _act(action, grant_id: int, message: str):
     try:
         action(grant_id)
@@ -192,17 +216,34 @@ def _act(action, grant_id: int, message: str):
     except trusted.InviteRefused:
         abort(409)
     flash(message, "success")
-    back = "notifications.index" if request.form.get("back") == "notifications" else "trusted.index"
-    return redirect(url_for(back))
+    return redirect(url_for(_back()))
 
 
 @bp.post("/<int:grant_id>/revoke")
 def revoke(grant_id: int):
+    if not confirmed():
+        row = _ending(grant_id, trusted.given_by(current_user), ("sent", "waiting", "active"))
+        invitee, children = row.grant.invitee.display_name, ", ".join(row.children)
+        return _asking(
+            row, question=f"Отозвать доступ доверенного лица ({invitee}) к дневнику: {children}?",
+            effect="Доверенное лицо сразу перестанет видеть дневник, а неотвеченное приглашение "
+                   "перестанет действовать. Вернуть доступ можно только новым приглашением.",
+            yes="Да, отозвать доступ", action=url_for("trusted.revoke", grant_id=grant_id),
+        )  # fmt: skip
     return _act(lambda i: trusted.revoke(current_user, i), grant_id, "Доступ отозван.")
 
 
 @bp.post("/<int:grant_id>/leave")
 def leave(grant_id: int):
+    if not confirmed():
+        row = _ending(grant_id, trusted.received_by(current_user), ("waiting", "active"))
+        parent, children = row.grant.parent.display_name, ", ".join(row.children)
+        return _asking(
+            row, question=f"Отказаться от доступа к дневнику: {children}?",
+            effect=f"Вы перестанете видеть дневник. Вернуть доступ сможет только родитель "
+                   f"({parent}), пригласив вас снова.",
+            yes="Да, отказаться", action=url_for("trusted.leave", grant_id=grant_id),
+        )  # fmt: skip
     return _act(lambda i: trusted.leave(current_user, i), grant_id, "Вы отказались от доступа.")
 
 
