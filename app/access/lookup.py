@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select, union
 
 from app.extensions import db
 from app.identity.types import ExternalIdentity, ProviderTraits
@@ -50,17 +50,24 @@ def record_of(person: Person) -> RecordPerson:
 
 
 def candidates(tenant: Tenant, identity: ExternalIdentity) -> tuple[RecordPerson, ...]:
+    """The records that may be this person's: every record with their exact СНИЛС, e-mail or
+    phone, and with their name and birth date, whatever the number of namesakes; then up to
+    ``CANDIDATE_LIMIT`` more namesakes (for telling them which field differs). Each part is
+    its own indexed lookup with its own limit, so common names cannot crowd out an exact
+    identifier."""
     values = identity_values(identity)
-    conditions = [Person.name_key == values["full_name"]]
-    for column in ("snils", "email", "phone"):
-        if values[column]:
-            conditions.append(getattr(Person, column) == values[column])
-    query = (
-        select(Person)
-        .where(Person.tenant == tenant.slug, or_(*conditions))
-        .order_by(Person.id)
-        .limit(CANDIDATE_LIMIT)
-    )
+    region = Person.tenant == tenant.slug
+    exact = [getattr(Person, column) == values[column]
+             for column in ("snils", "email", "phone") if values[column]]  # fmt: skip
+    name = Person.name_key == values["full_name"]
+    if values["birth_date"] is not None:
+        exact.append(name & (Person.birth_date == values["birth_date"]))
+    parts = [
+        select(Person.id).where(region, condition).order_by(Person.id).limit(CANDIDATE_LIMIT)
+        for condition in [*exact, name]
+    ]
+    ids = union(*(select(part.subquery().c.id) for part in parts))
+    query = select(Person).where(Person.id.in_(ids.scalar_subquery())).order_by(Person.id)
     return tuple(record_of(person) for person in db.session.scalars(query))
 
 
