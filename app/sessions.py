@@ -50,6 +50,10 @@ STORE_ERRORS = (RedisError, SQLAlchemyError, OSError)
 
 
 SEALED = "sealed"
+# An ended session's marker: ``{ENDED: reason}`` and no user, kept this long (the longest a
+# session lives), so the next visit with its cookie says why it ended.
+ENDED = "ended"
+ENDED_KEPT_SECONDS = 24 * 3600
 
 
 def _opened(data: dict[str, Any]) -> dict[str, Any]:
@@ -90,10 +94,20 @@ class Store(ABC):
     @abstractmethod
     def of_user(self, tenant: str, user_id: int) -> dict[str, Record]: ...
 
-    def delete_user(self, tenant: str, user_id: int, keep: str | None = None) -> int:
-        keys = [key for key in self.of_user(tenant, user_id) if key != keep]
+    def delete_user(
+        self, tenant: str, user_id: int, keep: str | None = None, reason: str | None = None
+    ) -> int:
+        """End the user's sessions (all but ``keep``). With a ``reason`` each one leaves a
+        marker that holds nothing but the reason, so that the person is told why on their
+        next visit instead of meeting a bare sign-in page."""
+        sessions = self.of_user(tenant, user_id)
+        keys = [key for key in sessions if key != keep]
+        moment = now()
         for key in keys:
             self.delete(key)
+            if reason is not None:
+                marker = Record(tenant, sessions[key].created, moment, {ENDED: reason})
+                self.save(key, marker, ENDED_KEPT_SECONDS)
         return len(keys)
 
 
@@ -205,6 +219,8 @@ class PortalSession(CallbackDict, SessionMixin):
         self.modified = False
         self.rotate_requested = False
         self.destroy_requested = False
+        # Why this browser's previous session was ended (end_sessions' reason), if it was.
+        self.ended: str | None = None
         # The store did not answer when the session was read: nothing is saved, and the
         # request ends in the branded 503 (see init_app).
         self.unavailable = False
@@ -251,6 +267,10 @@ class ServerSessionInterface(SessionInterface):
             return session
         if record is None or record.tenant != tenant:
             return PortalSession()
+        if ENDED in record.data:
+            session = PortalSession()
+            session.ended = str(record.data[ENDED])
+            return session
         idle, absolute = _policy_limits(tenant)
         moment = now()
         if moment - record.last_seen > idle or moment - record.created > absolute:
@@ -352,6 +372,34 @@ def _refuse_without_store():
         abort(503)
 
 
+# What a person is told on their next visit after their sessions were ended (end_sessions'
+# reasons), on the sign-in page instead of a bare prompt.
+ENDED_NOTICES = {
+    "consent_revoked": "Вход в дневник закрыт: согласие на обработку персональных данных "
+    "отозвано. Войдите снова — портал подскажет, как дать согласие.",
+    "account_disabled": "Ваша учётная запись отключена. Чтобы восстановить доступ, "
+    "обратитесь в школу.",
+    "erased": "Ваша учётная запись и данные удалены по запросу. Если это ошибка, "
+    "обратитесь в школу.",
+    "password_changed": "Пароль изменили на другом устройстве, поэтому этот сеанс завершён. "
+    "Войдите с новым паролем.",
+    "password_reset": "Школа выдала новый пароль, поэтому этот сеанс завершён. "
+    "Войдите с новым паролем.",
+    "signed_out_others": "Этот сеанс завершили с другого устройства. Если это были не вы, "
+    "войдите и смените пароль или обратитесь в школу.",
+}
+ENDED_DEFAULT = "Ваш сеанс завершён. Войдите снова."
+
+
+def ended_notice() -> str | None:
+    """Why this browser's last session was ended, in words for the sign-in page; None if it
+    was not ended (expired, signed out, or never there)."""
+    from flask import session
+
+    reason = getattr(session, "ended", None)
+    return None if reason is None else ENDED_NOTICES.get(reason, ENDED_DEFAULT)
+
+
 def init_app(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
     store = (
@@ -359,12 +407,14 @@ def init_app(app: Flask) -> None:
     )
     app.session_interface = ServerSessionInterface(store)
     app.before_request(_refuse_without_store)
+    app.jinja_env.globals["ended_notice"] = ended_notice
 
 
 def end_sessions(user: User, *, keep_sid: str | None = None, reason: str) -> int:
     """End the user's sessions in this region (all but ``keep_sid``), audited."""
     keep = digest(keep_sid) if keep_sid else None
-    ended = current_store(current_app).delete_user(user.tenant, user.id, keep=keep)
+    store = current_store(current_app)
+    ended = store.delete_user(user.tenant, user.id, keep=keep, reason=reason)
     audit.record("sessions_ended", tenant=user.tenant, actor_id=user.id, commit=False,
                  reason=reason, count=ended)  # fmt: skip
     db.session.commit()
