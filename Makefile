@@ -9,7 +9,7 @@ WORKERS ?= 2
 export PORTAL_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: install lock system-deps migrate demo test test-pg test-browser qa-report lint format bench image image-test stack stack-dev stack-down stack-test clean
+.PHONY: install lock system-deps axe migrate demo test test-pg test-browser qa-report lint format bench image image-test stack stack-dev stack-down stack-test clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -57,12 +57,20 @@ test-pg: install system-deps
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
 
+## axe-core, which the browser tests inject into every page, from npm as its lock file pins it
+AXE_DIR := tests/browser/axe
+$(AXE_DIR)/node_modules/axe-core/axe.min.js: $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	cd $(AXE_DIR) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+axe: $(AXE_DIR)/node_modules/axe-core/axe.min.js
+
 ## browser tests in Debian's Chromium (apt-get install -y chromium)
-test-browser: install system-deps
+test-browser: install system-deps axe
 	PORTAL_ENV=testing $(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 ## the browser suite's screenshots as one HTML report: build/qa/report.html
-qa-report: install system-deps
+qa-report: install system-deps axe
 	-PORTAL_ENV=testing $(BIN)/pytest -m browser -q $(PYTEST_ARGS)
 	$(BIN)/python -m tests.browser.report build/qa
 

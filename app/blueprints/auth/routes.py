@@ -26,7 +26,7 @@ from app.identity.password import credentials as passwords
 from app.signin import complete_login
 from app.tenants import tenant_required
 
-from . import bp
+from . import bp, provider_state
 
 REFUSED = (
     "Вы не разрешили {provider} передать ваши данные, поэтому вход не выполнен. Чтобы войти, "
@@ -66,8 +66,9 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("portal.index"))
     return render_template(
-        "auth/login.html", methods=offered_methods(g.tenant), asked_for=request.args.get("next")
-    )
+        "auth/login.html", methods=offered_methods(g.tenant), asked_for=request.args.get("next"),
+        providers_down=provider_state.kinds_down(g.tenant),
+    )  # fmt: skip
 
 
 def _unavailable(kind: str, down: ProviderUnavailable | LoginFailed):
@@ -76,6 +77,8 @@ def _unavailable(kind: str, down: ProviderUnavailable | LoginFailed):
     audit.record("login_failed", method=kind, reason=reason, detail=detail or str(down))
     # Our own keys or secrets that do not load are not the provider's fault: said apart.
     metrics.UNAVAILABLE.labels("misconfigured" if reason == "misconfigured" else "provider").inc()
+    if reason != "misconfigured":
+        provider_state.provider_failed(g.tenant, kind)
     return render_error(503, UNAVAILABLE)
 
 
@@ -112,6 +115,7 @@ def callback(kind: str):
         audit.record("login_failed", method=kind, reason=failure.reason, detail=failure.detail)
         flash(_failure_message(provider, failure), "error")
         return redirect(url_for("auth.login"))
+    provider_state.provider_answered(g.tenant, kind)
     return _enter(kind, identity)
 
 

@@ -5,7 +5,7 @@ from app.extensions import htmx
 from app.tenants import current_registry, tenant_required
 from app.tenants.assets import fetch
 
-from . import bp
+from . import bp, vision
 from .forms import RegionFilterForm
 from .service import region_rows
 
@@ -55,3 +55,21 @@ def uploaded_logo(name: str):
     response.cache_control.public = True
     response.cache_control.max_age = BRANDING_MAX_AGE  # the name changes with the content
     return response
+
+
+@bp.get("/low-vision/<any(on, off):state>")
+def low_vision(state: str):
+    """«Версия для слабовидящих» on or off, remembered by the browser; back to the page the
+    switch was pressed on (a local path only)."""
+    back = vision.local_path(request.args.get("next")) or url_for("portal.index")
+    return vision.set_choice(redirect(back), state == "on")
+
+
+@bp.app_template_global("low_vision")
+def _low_vision() -> bool:
+    return vision.is_on()
+
+
+@bp.app_template_global("low_vision_url")
+def _low_vision_url(on: bool) -> str:
+    return vision.switch_url(on)

@@ -1,0 +1,70 @@
+"""«Версия для слабовидящих» (ГОСТ Р 52872-2019): larger type, high contrast, no images.
+
+The choice lives in a long-lived cookie of the host (no session: an anonymous visitor keeps
+none), read by base.html on every page and switched by a plain link, so it works without
+JavaScript. The link carries the page to come back to, and only a path on this host is
+followed: anything else (another host, a scheme, a protocol-relative or backslashed address)
+leads to the portal's home instead.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, request, url_for
+
+COOKIE_MAX_AGE = 365 * 24 * 3600
+NEXT_MAX_LENGTH = 2000
+
+
+def cookie_name() -> str:
+    # `__Host-` requires Secure, which browsers honour only over HTTPS (as the session's).
+    return "__Host-vision" if current_app.config.get("PORTAL_HTTPS") else "vision"
+
+
+def is_on() -> bool:
+    return request.cookies.get(cookie_name()) == "on"
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this host (with its query), otherwise None."""
+    if not target or len(target) > NEXT_MAX_LENGTH:
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def here() -> str:
+    """The page the switch should come back to: this one, or for a page that answered a form,
+    the page the form was on (a POST address cannot be opened again)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path:
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("portal.index")
+
+
+def switch_url(on: bool) -> str:
+    return url_for("portal.low_vision", state="on" if on else "off", next=here())
+
+
+def set_choice(response, on: bool):
+    if on:
+        response.set_cookie(
+            cookie_name(), "on", max_age=COOKIE_MAX_AGE, path="/", httponly=True,
+            secure=bool(current_app.config.get("PORTAL_HTTPS")), samesite="Lax",
+        )  # fmt: skip
+    else:
+        response.delete_cookie(
+            cookie_name(), path="/", httponly=True,
+            secure=bool(current_app.config.get("PORTAL_HTTPS")), samesite="Lax",
+        )  # fmt: skip
+    response.cache_control.no_store = True
+    return response
