@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from app.blueprints.auth import provider_state
+from app.identity import availability as provider_state
 from tests.browser.conftest import screenshot
 from tests.browser.scenarios import ALL_REGIONS, ESIA_REGIONS
 from tests.browser.test_scenarios import Walk, mosru_login

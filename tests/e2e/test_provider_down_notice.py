@@ -1,20 +1,25 @@
-"""When logins find the region's identity provider down, the login page says so above its
-button; the button still leads to the provider, and the notice goes once the provider
-completes a login again or after a minute. The page learns it from those logins alone: a
-view of it calls neither the provider nor the database."""
+"""When logins, a press of its button or the region check find the region's identity
+provider down, the login page says so above its button; the button still leads to the
+provider once it answers, and the notice goes once the provider completes a login again or
+after a minute. A view of the page calls neither the provider nor the database."""
 
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 import requests
 from sqlalchemy import event
+from werkzeug.serving import make_server
 
-from app.blueprints.auth import provider_state
+from app import create_app
 from app.extensions import db
 from app.identity import LoginFailed, provider_class
+from app.identity import availability as provider_state
 from app.identity.deadline import DeadlineAdapter
+from tests.conftest import test_environ
+from tests.live import free_port
 
 NOTICE = "Сервис входа через {name} сейчас может не отвечать"
 REGIONS = {"kaluga": ("Госуслуги", "esia", "P1"), "moscow": ("mos.ru", "oidc", "M1")}
@@ -36,6 +41,7 @@ def provider_down(live, monkeypatch):
     monkeypatch.setattr(DeadlineAdapter, "_send", refuse)
     yield monkeypatch.undo
     live.portal_app.extensions.pop("provider_down_since", None)
+    live.portal_app.extensions.pop("provider_probes", None)
 
 
 def notice_and_button(page: str, kind: str) -> tuple[int, int]:
@@ -105,3 +111,30 @@ def test_the_login_page_asks_neither_the_provider_nor_the_database(
         event.remove(engine, "before_cursor_execute", count)
     assert page.status_code == 200 and "сейчас может не отвечать" in page.text
     assert calls == [] and statements == []
+
+
+def test_pressing_the_button_while_the_provider_is_down_says_so_on_our_page(
+    live, database_uri, monkeypatch
+):
+    """Nobody has failed a login yet: the press itself asks the provider (its probe) and,
+    with the provider gone, answers with our page rather than the browser's connection
+    error; the login page then says so too. Back again, the next press leads to it."""
+    port = free_port()
+    app = create_app(test_environ(database_uri, IDP_EMULATOR_URL=f"http://127.0.0.1:{port}"))
+    client, host = app.test_client(), {"Host": "kaluga.localhost"}
+    press = client.get("/login/esia", headers=host)
+    assert press.status_code == 503 and "не отвечает" in press.get_data(as_text=True)
+    assert NOTICE.format(name="Госуслуги") in client.get("/login", headers=host).get_data(True)
+
+    server = make_server("127.0.0.1", port, live.emulator_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert client.get("/login/esia", headers=host).status_code == 503  # asked moments ago
+        later = provider_state.monotonic() + provider_state.RECHECK_SECONDS
+        monkeypatch.setattr(provider_state, "monotonic", lambda: later)
+        press = client.get("/login/esia", headers=host)
+        assert press.status_code == 302
+        assert press.location.startswith(f"http://127.0.0.1:{port}/aas/oauth2/v2/ac?")
+        assert "может не отвечать" not in client.get("/login", headers=host).get_data(True)
+    finally:
+        server.shutdown()

@@ -23,6 +23,7 @@ from app.blueprints.guards import requires
 from app.erasure import erase_user
 from app.errors import render_error
 from app.extensions import db, htmx
+from app.identity import availability
 from app.models import User
 from app.qa import check_region
 from app.tenants import assets, current_registry, editing, versions
@@ -47,6 +48,8 @@ def home():
 @regional_admin_required
 def qa():
     check = check_region(current_registry(), g.tenant, os.environ)
+    # What the check found is what this worker's login page says about the provider.
+    availability.record(g.tenant, g.tenant.config.identity_provider.kind, check.provider.ok)
     return render_template(
         "admin/qa.html",
         check=check,

@@ -21,12 +21,13 @@ from app.blueprints.forms import PasswordChangeForm
 from app.errors import render_error
 from app.extensions import limiter
 from app.identity import LoginFailed, ProviderUnavailable, offered_methods, provider_class
+from app.identity import availability as provider_state
 from app.identity.password import PasswordChangeRequired, PasswordProvider, identity_of
 from app.identity.password import credentials as passwords
 from app.signin import complete_login
 from app.tenants import tenant_required
 
-from . import bp, provider_state
+from . import bp
 
 REFUSED = (
     "Вы не разрешили {provider} передать ваши данные, поэтому вход не выполнен. Чтобы войти, "
@@ -94,9 +95,16 @@ def _failure_message(provider, failure: LoginFailed) -> str:
 @tenant_required
 def start(kind: str):
     try:
-        return _provider(kind).start_login()
+        leave = _provider(kind).start_login()
     except (ProviderUnavailable, LoginFailed) as down:
         return _unavailable(kind, down)
+    if not provider_state.answers(g.tenant, kind):
+        # Not to the browser's own connection error: our page, which says so.
+        audit.record("login_failed", method=kind, reason="provider_unavailable",
+                     detail="the provider's probe found it down")  # fmt: skip
+        metrics.UNAVAILABLE.labels("provider").inc()
+        return render_error(503, UNAVAILABLE)
+    return leave
 
 
 @bp.get("/login/<kind>/callback")
