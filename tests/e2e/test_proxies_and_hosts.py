@@ -7,6 +7,8 @@ completes."""
 from __future__ import annotations
 
 import runpy
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -30,9 +32,30 @@ def _redirect_uri(location: str) -> str:
     return parse_qs(urlsplit(location).query)["redirect_uri"][0]
 
 
-def _gunicorn(database_uri: str, *config: str):
+@pytest.fixture(scope="module")
+def answering_provider():
+    """An address where something answers (200) whatever is asked: the login's press asks
+    the provider first, and these tests are about the redirect it then builds."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _gunicorn(database_uri: str, provider: str, *config: str):
     return gunicorn_portal(database_uri, *config, TRUSTED_PROXY_HOPS="0",
-                           IDP_EMULATOR_URL="http://127.0.0.1:9")  # fmt: skip
+                           IDP_EMULATOR_URL=provider)  # fmt: skip
 
 
 def _login_start(port: int) -> str:
@@ -46,8 +69,10 @@ def _login_start(port: int) -> str:
     return _redirect_uri(response.headers["Location"])
 
 
-def test_no_forwarded_header_changes_the_redirect_uri_under_the_projects_gunicorn(database_uri):
-    server, port = _gunicorn(database_uri, "-c", "gunicorn.conf.py")
+def test_no_forwarded_header_changes_the_redirect_uri_under_the_projects_gunicorn(
+    database_uri, answering_provider
+):
+    server, port = _gunicorn(database_uri, answering_provider, "-c", "gunicorn.conf.py")
     try:
         assert _login_start(port) == f"http://moscow.localhost:{port}/login/oidc/callback"
     finally:
@@ -55,13 +80,15 @@ def test_no_forwarded_header_changes_the_redirect_uri_under_the_projects_gunicor
         server.wait(timeout=10)
 
 
-def test_gunicorns_defaults_would_believe_the_scheme_header(database_uri, tmp_path):
+def test_gunicorns_defaults_would_believe_the_scheme_header(
+    database_uri, tmp_path, answering_provider
+):
     """Why the setting matters: left to its defaults (an empty configuration file, since
     gunicorn reads ./gunicorn.conf.py by itself), gunicorn takes the scheme from a loopback
     peer's X-Forwarded-Proto."""
     empty = tmp_path / "defaults.conf.py"
     empty.write_text("")
-    server, port = _gunicorn(database_uri, "-c", str(empty))
+    server, port = _gunicorn(database_uri, answering_provider, "-c", str(empty))
     try:
         assert _login_start(port).startswith("https://")
     finally:
