@@ -33,6 +33,10 @@ from tests.browser.conftest import screenshot
 from tests.browser.scenarios import ALL_REGIONS, ESIA_REGIONS
 from tests.browser.test_scenarios import Walk, mosru_login
 
+# In the QA report (make qa-report): every page of a region at both sizes, with its screenshots.
+SCENARIO = "L1"
+pytestmark = pytest.mark.scenario(SCENARIO)
+
 AXE_DIR = Path(__file__).parent / "axe"
 AXE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 SIZES = {"1280": {"width": 1280, "height": 900}, "375": {"width": 375, "height": 812}}
@@ -189,7 +193,7 @@ class LayoutWalk(Walk):
         )  # fmt: skip
         self.javascript = javascript
         self.page = self.context.new_page()
-        self.live, self.slug, self.scenario = live, slug, "layout"
+        self.live, self.slug, self.scenario = live, slug, SCENARIO
         self.axe = axe
         self.problems: list[Problem] = []
         self.pages: list[str] = []
@@ -235,7 +239,7 @@ class LayoutWalk(Walk):
                 for violation in self.page.evaluate(AXE_RUN, WCAG_TAGS):
                     problem("axe", violation)
             step = (name or re.sub(r"\W+", "-", path).strip("-") or "home") + f"-{size}"
-            screenshot(self.page, self.slug, step + ("-low-vision" if low_vision else ""), "layout")
+            screenshot(self.page, self.slug, step + ("-low-vision" if low_vision else ""), SCENARIO)
         self.page.set_viewport_size(SIZES["1280"])
 
     def switch_low_vision(self) -> None:
