@@ -49,6 +49,10 @@ def test_p10_first_login_forces_a_new_password(browser, slug):
         page = b.post("/login/password/change", {"password": weak, "password_again": weak})
         assert page.status_code == 400
         assert any(part in page.text for part in message.split("|")), weak
+        # The problems are tied to the new password's field for screen readers.
+        field = re.search(r'<input[^>]*name="password"[^>]*>', page.text)[0]
+        assert 'aria-invalid="true"' in field and 'aria-describedby="password-problem-1' in field
+        assert 'id="password-problem-1"' in page.text
     page = b.post(
         "/login/password/change", {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
     )
