@@ -19,7 +19,7 @@ from app.diary.charts import mark_badges
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.identity.types import format_snils, mask_date, mask_email, mask_phone, mask_snils
 from app.models.base import MAX_ID
-from app.tenants.assets import logo_url, static_url
+from app.tenants.assets import logo_url, page_url, static_url
 from app.wording import local_date, local_time
 
 
@@ -111,6 +111,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     app.jinja_env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.globals["logo_url"] = logo_url
     app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["url_for"] = page_url
 
     from app.blueprints import register_blueprints
     from app.cli import register_commands

@@ -80,6 +80,9 @@ class StubDiary:
     def __init__(self, mark_chance: float = MARK_CHANCE):
         self.mark_chance = mark_chance
         self._day = lru_cache(maxsize=DAYS_KEPT)(self._compute_day)
+        # Today's and later days as shown at a minute, and terms' tables: kept as well.
+        self._pending = lru_cache(maxsize=DAYS_KEPT)(self._compute_pending)
+        self._term = lru_cache(maxsize=DAYS_KEPT // 8)(self._compute_term)
 
     # --- the timetable is the class's; marks are the student's ----------------------------
 
@@ -130,29 +133,52 @@ class StubDiary:
     # --- DiaryBackend ----------------------------------------------------------------------
 
     def week(self, student: Student, monday: date, now: datetime) -> Week:
-        days = tuple(_as_of(self._day(student, monday + timedelta(days=i)), now) for i in range(5))
+        days = tuple(self._day_at(student, monday + timedelta(days=i), now) for i in range(5))
         return Week(monday, days, term_of(monday + timedelta(days=4)) or term_of(monday))
 
     def term_marks(self, student: Student, until: date, now: datetime) -> tuple[SubjectMarks, ...]:
+        # Only a term that reaches today depends on the clock (the lessons of today that
+        # have ended); every other answer is the same all day.
+        today = now.date() if now.date() <= until else None
+        return self._term(student, until, today, _clock(now) if today else "")
+
+    # --- as the journal shows it at a moment -----------------------------------------------
+
+    def _day_at(self, student: Student, day: date, now: datetime) -> Day:
+        if day < now.date():
+            return self._day(student, day)
+        return self._pending(student, day, _clock(now) if day == now.date() else "")
+
+    def _compute_pending(self, student: Student, day: date, clock: str) -> Day:
+        return _as_of(self._day(student, day), clock)
+
+    def _compute_term(
+        self, student: Student, until: date, today: date | None, clock: str
+    ) -> tuple[SubjectMarks, ...]:
         term = term_of(until)
         if term is None:
             return ()
         marks: dict[str, list[tuple[date, int]]] = {s: [] for s in self.subjects(student)}
         day = term.starts
         while day <= min(until, term.ends):
-            for lesson in _as_of(self._day(student, day), now).lessons:
+            if today is None or day < today:
+                shown = self._day(student, day)
+            else:
+                shown = self._pending(student, day, clock if day == today else "")
+            for lesson in shown.lessons:
                 marks[lesson.subject].extend((day, mark) for mark in lesson.marks)
             day += timedelta(days=1)
         return tuple(SubjectMarks(subject, tuple(found)) for subject, found in marks.items())
 
 
-def _as_of(day: Day, now: datetime) -> Day:
-    """The day as the journal shows it at ``now`` (the school's local time): a lesson that has
-    not ended yet has no mark yet."""
-    if day.day < now.date() or not day.lessons:
-        return day
-    clock = now.strftime("%H:%M") if day.day == now.date() else ""
-    if all(lesson.ends <= clock or not lesson.marks for lesson in day.lessons):
+def _clock(now: datetime) -> str:
+    return now.strftime("%H:%M")
+
+
+def _as_of(day: Day, clock: str) -> Day:
+    """A day of today or later as the journal shows it at ``clock`` ("HH:MM" today, "" for a
+    day still to come): a lesson that has not ended yet has no mark yet."""
+    if not day.lessons or all(lesson.ends <= clock or not lesson.marks for lesson in day.lessons):
         return day
     lessons = tuple(
         lesson if lesson.ends <= clock else replace(lesson, marks=()) for lesson in day.lessons

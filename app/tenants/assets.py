@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from sqlalchemy import select
 
 from app.extensions import db
@@ -70,6 +70,29 @@ def static_url(filename: str) -> str:
     url = _STATIC_URLS.get(key)
     if url is None:
         url = _STATIC_URLS[key] = url_for("static", filename=filename)
+    return url
+
+
+# Addresses the pages link to, by (mount point, endpoint, arguments): a page names the same
+# dozen endpoints every time, and building each costs more than the rest of a link.
+_URLS: dict[tuple, str] = {}
+URLS_KEPT = 4096
+
+
+def page_url(endpoint: str, **values) -> str:
+    """``url_for`` for templates, remembered for relative addresses of absolute endpoints;
+    anything else (``_external``, ``_anchor``…, a blueprint-relative ``.name``, a value that
+    is not a plain string or number) is built each time."""
+    if endpoint.startswith(".") or any(
+        name.startswith("_") or not isinstance(value, str | int) for name, value in values.items()
+    ):
+        return url_for(endpoint, **values)
+    key = (current_app.name, request.script_root, endpoint, *sorted(values.items()))
+    url = _URLS.get(key)
+    if url is None:
+        if len(_URLS) >= URLS_KEPT:
+            _URLS.clear()
+        url = _URLS[key] = url_for(endpoint, **values)
     return url
 
 
