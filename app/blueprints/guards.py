@@ -5,10 +5,11 @@ A refusal is a 403 and an audit row."""
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, request
+from flask import abort, render_template, request
 from flask_login import current_user, login_required
 
 from app import audit
+from app.extensions import htmx
 from app.tenants import tenant_required
 
 
@@ -32,3 +33,12 @@ def confirmed() -> bool:
     """A destructive action acts only on a POST that says so (``confirm=yes``); the first one
     asks — as a page without JavaScript, swapped in place with htmx: the same server step."""
     return request.form.get("confirm") == "yes"
+
+
+def ask_first(confirm: dict):
+    """The question a destructive action asks before it acts (``confirm``: id, title,
+    question, effect, yes, action, back, and optionally fields to ``keep``): swapped in place
+    with htmx, a page of its own without JavaScript."""
+    if htmx and not htmx.boosted:
+        return render_template("confirm/_question.html", confirm=confirm, in_place=True)
+    return render_template("confirm/page.html", confirm=confirm)

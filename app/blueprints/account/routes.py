@@ -13,7 +13,7 @@ from app.accounts import (
 )
 from app.audit import mask_snils
 from app.blueprints.forms import PasswordChangeForm
-from app.blueprints.guards import confirmed
+from app.blueprints.guards import ask_first, confirmed
 from app.extensions import htmx
 from app.identity.password import credentials as passwords
 from app.identity.types import format_snils
@@ -29,10 +29,7 @@ CONSENT_REVOKED_SIGNED_OUT = (
 
 
 def _asking(confirm: dict):
-    confirm = {"back": url_for("account.settings"), **confirm}
-    if htmx and not htmx.boosted:
-        return render_template("account/_confirm.html", confirm=confirm, in_place=True)
-    return render_template("account/confirm.html", confirm=confirm)
+    return ask_first({"back": url_for("account.settings"), **confirm})
 
 
 def _consent_question(consent_id: int) -> dict:

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from app import audit, trusted
 from app.access import RoleKind
-from app.blueprints.guards import confirmed
+from app.blueprints.guards import ask_first, confirmed
 from app.diary.people import linked_children
 from app.extensions import db, htmx, limiter
 from app.identity import provider_names
@@ -203,9 +203,7 @@ def _asking(row, *, question: str, effect: str, yes: str, action: str):
         "back": url_for(_back()),
         "keep": {"back": request.form.get("back", "")},
     }
-    if htmx and not htmx.boosted:
-        return render_template("trusted/_confirm.html", confirm=confirm, in_place=True)
-    return render_template("trusted/confirm.html", confirm=confirm)
+    return ask_first(confirm)
 
 
 def _act(action, grant_id: int, message: str):
