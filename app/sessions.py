@@ -9,7 +9,6 @@ absolute lifetimes come from the region's policy.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import secrets
@@ -22,8 +21,7 @@ from typing import Any
 from flask import Flask, Request, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
@@ -153,15 +151,19 @@ class RedisStore(Store):
         return found
 
 
-@functools.cache
-def _upsert(dialect: str):
+def _upsert():
     """One statement that writes a session whether or not its row exists (both databases
-    the portal runs on say ON CONFLICT … DO UPDATE), built once."""
+    the portal runs on say ON CONFLICT … DO UPDATE), built once from the table's columns.
+
+    Written as text with typed parameters because SQLAlchemy's dialect-specific INSERT
+    cannot be cached: it would be compiled again on every login."""
     table = ServerSession.__table__
-    statement = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](table)
-    changed = {column.name: statement.excluded[column.name] for column in table.c}
-    del changed["id"]
-    return statement.on_conflict_do_update(index_elements=[table.c.id], set_=changed)
+    names = [column.name for column in table.c]
+    columns, values = ", ".join(names), ", ".join(f":{name}" for name in names)
+    changed = ", ".join(f"{name} = excluded.{name}" for name in names if name != "id")
+    # The names are the model's own and every value is bound: nothing here comes from input.
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({values}) ON CONFLICT (id) DO UPDATE SET {changed}"  # noqa: S608, E501
+    return text(sql).bindparams(*(bindparam(column.name, type_=column.type) for column in table.c))
 
 
 class DatabaseStore(Store):
@@ -175,6 +177,7 @@ class DatabaseStore(Store):
     ).where(t.c.id == bindparam("key"), t.c.expires_at >= bindparam("now")))(
         ServerSession.__table__
     )  # fmt: skip
+    _UPSERT = _upsert()
 
     def load(self, key: str) -> Record | None:
         row = db.session.execute(self._LOAD, {"key": key, "now": now()}).one_or_none()
@@ -188,7 +191,7 @@ class DatabaseStore(Store):
             "created_at": record.created, "last_seen_at": record.last_seen,
             "expires_at": now() + ttl, "user_agent": record.user_agent[:200], "ip": record.ip,
         }  # fmt: skip
-        db.session.execute(_upsert(db.session.get_bind().dialect.name), values)
+        db.session.execute(self._UPSERT, values)
         db.session.commit()
 
     def delete(self, key: str) -> None:

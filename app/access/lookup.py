@@ -5,6 +5,7 @@ Candidates are fetched by the indexed, normalised columns — never by scanning 
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from sqlalchemy import bindparam, select, union
@@ -56,19 +57,33 @@ def candidates(tenant: Tenant, identity: ExternalIdentity) -> tuple[RecordPerson
     its own indexed lookup with its own limit, so common names cannot crowd out an exact
     identifier."""
     values = identity_values(identity)
-    region = Person.tenant == tenant.slug
-    exact = [getattr(Person, column) == values[column]
-             for column in ("snils", "email", "phone") if values[column]]  # fmt: skip
-    name = Person.name_key == values["full_name"]
+    given = tuple(field for field in EXACT_FIELDS if values[field])
     if values["birth_date"] is not None:
-        exact.append(name & (Person.birth_date == values["birth_date"]))
+        given += ("birth_date",)
+    parameters = {field: values[field] for field in given}
+    parameters.update(tenant=tenant.slug, name=values["full_name"])
+    people = db.session.scalars(_candidates_query(given), parameters)
+    return tuple(record_of(person) for person in people)
+
+
+EXACT_FIELDS = ("snils", "email", "phone")
+
+
+@functools.cache
+def _candidates_query(given: tuple[str, ...]):
+    """The candidates' statement for the identifiers a provider gave (at most 16 shapes),
+    built once with bound parameters: every login runs one."""
+    region = Person.tenant == bindparam("tenant")
+    name = Person.name_key == bindparam("name")
+    exact = [getattr(Person, field) == bindparam(field) for field in given if field in EXACT_FIELDS]
+    if "birth_date" in given:
+        exact.append(name & (Person.birth_date == bindparam("birth_date")))
     parts = [
         select(Person.id).where(region, condition).order_by(Person.id).limit(CANDIDATE_LIMIT)
         for condition in [*exact, name]
     ]
     ids = union(*(select(part.subquery().c.id) for part in parts))
-    query = select(Person).where(Person.id.in_(ids.scalar_subquery())).order_by(Person.id)
-    return tuple(record_of(person) for person in db.session.scalars(query))
+    return select(Person).where(Person.id.in_(ids.scalar_subquery())).order_by(Person.id)
 
 
 # The decision's statements, built once with bound parameters: every login runs them.
