@@ -47,6 +47,10 @@ def prepare(root: Path, regions_file: Path = REGIONS) -> dict[str, str]:
         "PORTAL_PORT": str(free_port()),
     }
     env["IDP_EMULATOR_URL"] = f"http://127.0.0.1:{free_port()}"
+    # The emulator runs as the portal does, two sync workers: they share its state (logins in
+    # progress, codes, granted rights) through a SQLite file and the sign-in cookie's key.
+    env["EMULATOR_STATE_FILE"] = str(root / "emulator-state.db")
+    env["EMULATOR_SECRET_KEY"] = "bench-emulator-" + "e" * 32
 
     def flask(*args: str) -> str:
         return subprocess.run(
@@ -232,8 +236,7 @@ def main() -> None:
         try:
             with (
                 gunicorn("bench.hello:app", {}, log=log) as hello,
-                gunicorn("idp_emulator.wsgi:app", env, log=log, port=emulator_port,
-                         workers=1, threads=8) as emulator,
+                gunicorn("idp_emulator.wsgi:app", env, log=log, port=emulator_port) as emulator,
                 gunicorn("wsgi:app", env, log=log, port=int(env["PORTAL_PORT"])) as portal,
             ):  # fmt: skip
 

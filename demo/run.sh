@@ -19,7 +19,8 @@ echo "Эмулятор Госуслуг и mos.ru   http://localhost:$emulator_p
 echo "Personas: demo/personas.yaml (P1–P12 in every ESIA region, M1–M4 in Moscow)"
 echo
 
-# The emulator keeps its state in memory: one process, several threads.
+# The emulator keeps its state in memory here: one process, several threads (with
+# EMULATOR_STATE_FILE and EMULATOR_SECRET_KEY it can run as several processes; see bench/).
 "$bin/gunicorn" --workers 1 --threads 8 --bind "127.0.0.1:$emulator_port" \
   --access-logfile - idp_emulator.wsgi:app &
 emulator=$!

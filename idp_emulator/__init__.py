@@ -18,12 +18,13 @@ from joserfc.jwk import RSAKey
 from app.identity.esia.gost import make_verifier
 from app.tenants.loader import load_file
 
-from .esia import Client, Store
+from .esia import Client
 from .esia import bp as esia_bp
 from .misbehaviour import Middleware, Misbehaviour
-from .mosru import MosStore, OidcClient
+from .mosru import OidcClient
 from .mosru import bp as mosru_bp
 from .personas import load_personas
+from .state import make_state
 
 
 def _callbacks(
@@ -81,7 +82,8 @@ def oidc_clients_from_regions(
 
 def create_app(config: Mapping[str, Any]) -> Flask:
     """``config``: clients (ESIA), oidc_clients (mos.ru), signing_key (RSAKey), kid, issuer,
-    max_skew_seconds, personas."""
+    max_skew_seconds, personas, secret_key and state_file (both needed to run as several
+    processes: the persona's sign-in cookie and the logins in progress are then shared)."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = config.get("secret_key") or secrets.token_hex(32)
     app.config["SESSION_COOKIE_NAME"] = "esia_emulator"
@@ -98,8 +100,8 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         "signing_key": config["signing_key"],
         "kid": config.get("oidc_kid", "mosru-emulator"),
     }
-    app.extensions["esia_store"] = Store()
-    app.extensions["mosru_store"] = MosStore()
+    # In memory for one process, or a SQLite file that several processes share.
+    app.extensions["emulator_state"] = make_state(config.get("state_file"))
     app.extensions["gost_verifier"] = make_verifier()
     app.extensions["misbehaviour"] = misbehaviour = Misbehaviour()
     app.wsgi_app = Middleware(app.wsgi_app, misbehaviour)
@@ -125,5 +127,7 @@ def create_app_from_environ(environ: Mapping[str, str] = os.environ) -> Flask:
             "signing_key": RSAKey.import_key(
                 Path(environ["EMULATOR_SIGNING_KEY_FILE"]).read_bytes()
             ),
+            "secret_key": environ.get("EMULATOR_SECRET_KEY"),
+            "state_file": environ.get("EMULATOR_STATE_FILE"),
         }
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
 
@@ -32,9 +32,9 @@ from joserfc.jws import JWSRegistry
 from app.identity.esia import protocol
 from app.identity.esia.gost import certificate_hash
 
-from .logins import PendingLogins
 from .misbehaviour import iat_ahead
 from .personas import EsiaAccount
+from .state import FOREVER, State
 
 bp = Blueprint("esia", __name__)
 
@@ -99,20 +99,16 @@ class Grant:
     code_challenge: str | None = None
 
 
-@dataclass
-class Store(PendingLogins):
-    """The emulator's memory: pending logins, codes and granted rights, for one process."""
-
-    codes: dict[str, Grant] = field(default_factory=dict)
-    consents: set[tuple[str, str]] = field(default_factory=set)
-
-
 def _config():
     return current_app.config["ESIA"]
 
 
-def _store() -> Store:
-    return current_app.extensions["esia_store"]
+def _store() -> State:
+    return current_app.extensions["emulator_state"]
+
+
+def _rights_key(client_id: str, oid: str) -> str:
+    return f"{client_id} {oid}"
 
 
 class EsiaError(Exception):
@@ -223,7 +219,7 @@ def _account() -> EsiaAccount:
 
 def _after_login(request_id: str):
     params = _store().waiting(request_id)
-    if (params["client_id"], session["oid"]) not in _store().consents:
+    if _store().get("rights", _rights_key(params["client_id"], session["oid"])) is None:
         return redirect(url_for("esia.rights", request_id=request_id))
     return _issue_code(request_id)
 
@@ -243,33 +239,33 @@ def decide(request_id: str):
     params = _store().waiting(request_id)
     account = _account()
     if request.form.get("decision") != "grant":
-        with _store().lock:
-            _store().pending.pop(request_id, None)
+        _store().pop("login", request_id)
         return _back_to_client(
             params["redirect_uri"],
             params["state"],
             error="access_denied",
             error_description=protocol.error_description("007004"),
         )
-    with _store().lock:
-        _store().consents.add((params["client_id"], account.oid))
+    _store().put("rights", _rights_key(params["client_id"], account.oid), {}, FOREVER)
     return _issue_code(request_id)
 
 
 def _issue_code(request_id: str):
     account = _account()
-    with _store().lock:
-        params = _store().pending.pop(request_id)
-        code = secrets.token_urlsafe(32)
-        _store().codes[code] = Grant(
-            client_id=params["client_id"],
-            oid=account.oid,
-            scopes=tuple(params["scope"].split()),
-            redirect_uri=params["redirect_uri"],
-            session_id=session["sid"],
-            expires=time.time() + CODE_TTL,
-            code_challenge=params.get("code_challenge") or None,
-        )
+    params = _store().pop("login", request_id)
+    if params is None:  # the same login finished twice (a double click): one code only
+        abort(404)
+    code = secrets.token_urlsafe(32)
+    grant = Grant(
+        client_id=params["client_id"],
+        oid=account.oid,
+        scopes=tuple(params["scope"].split()),
+        redirect_uri=params["redirect_uri"],
+        session_id=session["sid"],
+        expires=time.time() + CODE_TTL,
+        code_challenge=params.get("code_challenge") or None,
+    )
+    _store().put("code", code, asdict(grant), CODE_TTL)
     return _back_to_client(params["redirect_uri"], params["state"], code=code)
 
 
@@ -291,11 +287,10 @@ def token():
             raise EsiaError("007014")
         client = _client(params["client_id"])
         _check_signed(client, params, protocol.token_message(params))
-        with _store().lock:
-            grant = _store().codes.get(params["code"])
-            if grant is None or grant.used or grant.expires < time.time():
-                raise EsiaError("007011", "invalid_grant")
-            grant.used = True
+        claimed = _store().claim("code", params["code"])  # unknown, used or expired: None
+        if claimed is None:
+            raise EsiaError("007011", "invalid_grant")
+        grant = Grant(**{**claimed, "scopes": tuple(claimed["scopes"]), "used": True})
         if grant.client_id != client.client_id:
             raise EsiaError("007011", "invalid_grant")
         if grant.redirect_uri != params["redirect_uri"]:

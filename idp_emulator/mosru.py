@@ -10,7 +10,7 @@ import base64
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import (
@@ -25,8 +25,8 @@ from flask import (
 )
 from joserfc import jwt
 
-from .logins import PendingLogins
 from .misbehaviour import iat_ahead
+from .state import State
 
 bp = Blueprint("mosru", __name__, url_prefix="/sps")
 
@@ -42,18 +42,12 @@ class OidcClient:
     issuer: str
 
 
-@dataclass
-class MosStore(PendingLogins):
-    codes: dict[str, dict] = field(default_factory=dict)
-    tokens: dict[str, dict] = field(default_factory=dict)
-
-
 def _config():
     return current_app.config["MOSRU"]
 
 
-def _store() -> MosStore:
-    return current_app.extensions["mosru_store"]
+def _store() -> State:
+    return current_app.extensions["emulator_state"]
 
 
 def _error_page(message: str, status: int = 400):
@@ -102,10 +96,9 @@ def choose(request_id: str):
         abort(400)
     client = _config()["clients"][pending["client_id"]]
     code = secrets.token_urlsafe(32)
-    with _store().lock:
-        _store().pending.pop(request_id, None)
-        _store().codes[code] = {**pending, "sub": account.sub, "used": False,
-                                "expires": time.time() + CODE_TTL}  # fmt: skip
+    if _store().pop("login", request_id) is None:  # finished twice: one code only
+        abort(404)
+    _store().put("code", code, {**pending, "sub": account.sub}, CODE_TTL)
     return _back(pending["redirect_uri"], pending.get("state", ""), code=code, iss=client.issuer)
 
 
@@ -129,11 +122,9 @@ def token():
     if client is None:
         return _token_error("invalid_client", "client authentication failed", 401)
     form = request.form
-    with _store().lock:
-        grant = _store().codes.get(form.get("code", ""))
-        if grant is None or grant["used"] or grant["expires"] < time.time():
-            return _token_error("invalid_grant", "code unknown, used or expired")
-        grant["used"] = True
+    grant = _store().claim("code", form.get("code", ""))
+    if grant is None:
+        return _token_error("invalid_grant", "code unknown, used or expired")
     if grant["client_id"] != client.client_id or grant["redirect_uri"] != form.get("redirect_uri"):
         return _token_error("invalid_grant", "code issued to another client or redirect_uri")
     verifier = form.get("code_verifier", "").encode()
@@ -152,8 +143,7 @@ def token():
         key, kid = rotated, rotated.kid
     id_token = jwt.encode({"alg": "RS256", "typ": "JWT", "kid": kid}, claims, key)
     access_token = secrets.token_urlsafe(32)
-    with _store().lock:
-        _store().tokens[access_token] = {"sub": grant["sub"], "expires": now + TOKEN_TTL}
+    _store().put("token", access_token, {"sub": grant["sub"]}, TOKEN_TTL)
     return jsonify(access_token=access_token, id_token=id_token, token_type="Bearer",
                    expires_in=TOKEN_TTL, scope=grant.get("scope", ""))  # fmt: skip
 
@@ -161,9 +151,8 @@ def token():
 @bp.get("/oauth/me")
 def userinfo():
     header = request.headers.get("Authorization", "")
-    with _store().lock:
-        grant = _store().tokens.get(header[7:]) if header.startswith("Bearer ") else None
-    if grant is None or grant["expires"] < time.time():
+    grant = _store().get("token", header[7:]) if header.startswith("Bearer ") else None
+    if grant is None:
         return _token_error("invalid_token", "unknown or expired token", 401)
     account = current_app.config["PERSONAS"].by_sub(grant["sub"])
     human = account.human
