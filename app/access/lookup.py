@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-from sqlalchemy import bindparam, select, union
+from sqlalchemy import Select, bindparam, select, union
 
 from app.extensions import db
 from app.identity.types import ExternalIdentity, ProviderTraits
@@ -56,14 +56,19 @@ def candidates(tenant: Tenant, identity: ExternalIdentity) -> tuple[RecordPerson
     ``CANDIDATE_LIMIT`` more namesakes (for telling them which field differs). Each part is
     its own indexed lookup with its own limit, so common names cannot crowd out an exact
     identifier."""
+    statement, parameters = candidates_statement(tenant, identity)
+    return tuple(record_of(person) for person in db.session.scalars(statement, parameters))
+
+
+def candidates_statement(tenant: Tenant, identity: ExternalIdentity) -> tuple[Select, dict]:
+    """The candidates' statement for what this provider gave, and its parameters."""
     values = identity_values(identity)
     given = tuple(field for field in EXACT_FIELDS if values[field])
     if values["birth_date"] is not None:
         given += ("birth_date",)
     parameters = {field: values[field] for field in given}
     parameters.update(tenant=tenant.slug, name=values["full_name"])
-    people = db.session.scalars(_candidates_query(given), parameters)
-    return tuple(record_of(person) for person in people)
+    return _candidates_query(given), parameters
 
 
 EXACT_FIELDS = ("snils", "email", "phone")
