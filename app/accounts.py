@@ -56,7 +56,8 @@ def grant_regional_admin(tenant: str, issuer: str, subject: str, display_name: s
         db.session.flush()
     if not db.session.scalar(select(RegionalAdmin.id).filter_by(tenant=tenant, user_id=user.id)):
         db.session.add(RegionalAdmin(tenant=tenant, user_id=user.id))
-        audit.record("regional_admin_granted", tenant=tenant, commit=False, user_id=user.id)
+        audit.record("regional_admin_granted", tenant=tenant, commit=False, user_id=user.id,
+                     changes=[audit.FieldChange("role.regional_admin", None, ACTIVE)])  # fmt: skip
     db.session.commit()
     return user
 
@@ -69,7 +70,8 @@ def revoke_regional_admin(tenant: str, issuer: str, subject: str) -> bool:
     if not grant:
         return False
     db.session.delete(grant)
-    audit.record("regional_admin_revoked", tenant=tenant, commit=False, user_id=user.id)
+    audit.record("regional_admin_revoked", tenant=tenant, commit=False, user_id=user.id,
+                 changes=[audit.FieldChange("role.regional_admin", ACTIVE, None)])  # fmt: skip
     db.session.commit()
     return True
 
@@ -89,24 +91,34 @@ ONLY_ENDED_DELETABLE = (
     "Удалить в системе можно только структурные роли, находящиеся в статусе «Прекращена»."
 )
 LAST_ROLE_STAYS = "Единственную структурную роль без удаления профиля убрать невозможно."
+# A role's state, as its audit events record it changing (None: not held).
+ACTIVE, ENDED = "active", "ended"
 
 
 def sync_roles(user: User, kinds: list[str]) -> None:
     """Bring the user's structural roles in step with a login's decision: the roles it gave
-    are active (again), the others are «Прекращена». Deleted roles come back if given."""
+    are active (again), the others are «Прекращена». Deleted roles come back if given. What
+    changed is one audit event, a field per role."""
     now = datetime.now(UTC)
     held = {role.kind: role for role in db.session.scalars(select(StructuralRole).filter_by(
         user_id=user.id))}  # fmt: skip
+    before = {kind: ENDED if role.ended_at else ACTIVE for kind, role in held.items()}
     for kind in kinds:
         role = held.get(kind)
         if role is None:
-            db.session.add(StructuralRole(user_id=user.id, kind=kind, since=now))
+            held[kind] = StructuralRole(user_id=user.id, kind=kind, since=now)
+            db.session.add(held[kind])
         elif role.ended_at is not None:
             role.since, role.ended_at = now, None
     for kind, role in held.items():
         if kind not in kinds and role.ended_at is None:
             role.ended_at = now
-            audit.record("role_ended", actor_id=user.id, commit=False, role=kind)
+    after = {kind: ENDED if role.ended_at else ACTIVE for kind, role in held.items()}
+    changes = audit.changes_between({f"role.{k}": v for k, v in before.items()},
+                                    {f"role.{k}": v for k, v in after.items()})  # fmt: skip
+    if changes:
+        audit.record("roles_changed", tenant=user.tenant, actor_id=user.id, commit=False,
+                     user_id=user.id, changes=changes)  # fmt: skip
 
 
 def structural_roles(user: User) -> list[StructuralRole]:
@@ -133,6 +145,8 @@ def delete_role(user: User, role_id: int) -> StructuralRole:
     if len(roles) == 1:
         raise RoleRuleBroken(LAST_ROLE_STAYS)
     db.session.delete(role)
-    audit.record("role_deleted", actor_id=user.id, commit=False, role=role.kind)
+    audit.record("role_deleted", tenant=user.tenant, actor_id=user.id, commit=False,
+                 role=role.kind, user_id=user.id,
+                 changes=[audit.FieldChange(f"role.{role.kind}", ENDED, None)])  # fmt: skip
     db.session.commit()
     return role

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from pathlib import Path
 
 import click
@@ -60,26 +61,85 @@ def export(output: Path | None) -> None:
         click.echo(f"written: {output}", err=True)
 
 
+class _Progress:
+    """Lines done out of the total on standard error, every 10 000 lines or 5 seconds."""
+
+    LINES, SECONDS = 10_000, 5.0
+
+    def __init__(self, name: str, total: int):
+        self.name, self.total = name, total
+        self.lines, self.at, self.step = 0, time.monotonic(), ""
+
+    def __call__(self, step: str, done: int) -> None:
+        now = time.monotonic()
+        same = step == self.step == "reading" and done < self.total
+        if same and done - self.lines < self.LINES and now - self.at < self.SECONDS:
+            return
+        self.lines, self.at, self.step = done, now, step
+        said = {"reading": f"{done:,} / {self.total:,} lines read",
+                "references": "checking references",
+                "writing": "writing to the registry"}  # fmt: skip
+        click.echo(f"{self.name}: {said.get(step, step)}", err=True)
+
+
 @registry.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_tenant_option()
-def import_registry(path: Path, tenant: str) -> None:
+@click.option("--skip-invalid", is_flag=True,
+              help="Report the lines with problems and import the rest (as the web import "
+                   "does); by default one problem means nothing is imported.")  # fmt: skip
+@click.option("--replace", is_flag=True,
+              help="The file is the complete export of the schools it lists: remove their "
+                   "enrolments, staff, teachers' classes and guardians it leaves out.")  # fmt: skip
+def import_registry(path: Path, tenant: str, skip_invalid: bool, replace: bool) -> None:
     """Import schools, classes, people and their links from a .jsonl or .csv file."""
-    from app.schools.registry import RegistryImportError, import_text
+    from app.schools import registry as importer
 
     if current_registry().get(tenant) is None:
         raise click.BadParameter(f"no region {tenant!r}", param_hint="--tenant")
-    fmt = {".jsonl": "jsonl", ".csv": "csv"}.get(path.suffix.lower())
-    if fmt is None:
+    if importer.format_of(path.name) is None:
         raise click.BadParameter("the file must end in .jsonl or .csv", param_hint="PATH")
+    total = importer.count_lines(path)
     try:
-        report = import_text(tenant, path.read_text(encoding="utf-8-sig"), fmt, source=path.name)
-    except RegistryImportError as error:
-        for problem in error.problems:
-            click.echo(f"{path.name}: {problem}", err=True)
-        raise click.ClickException(f"nothing imported: {len(error.problems)} problem(s)") from None
+        report = importer.import_file(
+            tenant, path, skip_invalid=skip_invalid, replace=replace, lines_total=total,
+            on_progress=_Progress(path.name, total),
+        )  # fmt: skip
+    except importer.RegistryImportError as error:
+        _problems(path.name, error.problems, error.total)
+        raise click.ClickException(f"nothing imported: {error.total} problem(s)") from None
+    except importer.Busy as busy:
+        running = f" ({busy.running.source}, job {busy.running.id})" if busy.running else ""
+        raise click.ClickException(f"{tenant} is importing another file{running}: "
+                                   "try again when it ends") from None  # fmt: skip
     summary = ", ".join(f"{kind} {count}" for kind, count in sorted(report.counts.items()))
     click.echo(f"imported into {tenant}: {summary}")
+    changes = "; ".join(f"{kind} +{c['added']} ~{c['changed']} -{c['removed']}"
+                        for kind, c in report.summary.items() if any(c.values()))  # fmt: skip
+    click.echo(f"registry changes (+added ~changed -removed): {changes or 'none'}")
+    if report.problems:
+        _problems(path.name, importer.problem_texts(report.job_id), report.problems)
+        click.echo(f"skipped {report.skipped_lines} line(s) with problems", err=True)
+
+
+def _problems(name: str, problems: list[str], total: int) -> None:
+    for problem in problems:
+        click.echo(f"{name}: {problem}", err=True)
+    if total > len(problems):
+        click.echo(f"{name}: … and {total - len(problems)} more", err=True)
+
+
+@registry.command("work")
+@click.option("--wait", is_flag=True,
+              help="Keep waiting for new jobs (run as a service); by default run the queued "
+                   "ones and stop.")  # fmt: skip
+def registry_work(wait: bool) -> None:
+    """Check and apply the registry files uploaded on the web (when the portal is set to
+    leave them to this command: REGISTRY_IMPORT_WORKER = "cli")."""
+    from app.schools import import_jobs
+
+    ran = import_jobs.work(wait=wait, on_job=lambda job_id: click.echo(f"job {job_id} done"))
+    click.echo(f"{ran} job(s) run")
 
 
 @esia.command("make-test-cert")
@@ -221,6 +281,35 @@ def audit_purge(days: int | None) -> None:
     click.echo(f"deleted {deleted} events")
 
 
+counters = AppGroup("counters", help="The login counters behind the statistics page.")
+
+
+@counters.command("rebuild")
+@click.option("--region", "slugs", multiple=True,
+              help="Only this region (repeatable); default: every region.")  # fmt: skip
+@click.option("--days", type=click.IntRange(min=1), default=92, show_default=True,
+              help="Recount this many days up to today, in the region's time zone.")  # fmt: skip
+def counters_rebuild(slugs: tuple[str, ...], days: int) -> None:
+    """Recount the login statistics from the audit events: for the events written before the
+    counters existed, or after a repair. Days older than AUDIT_RETENTION_DAYS are kept as
+    they are (their events are gone)."""
+    from flask import current_app
+
+    from app import audit
+    from app.login_stats import rebuild
+
+    tenants = current_registry()
+    unknown = [slug for slug in slugs if tenants.get(slug) is None]
+    if unknown:
+        raise click.BadParameter(f"no region {', '.join(unknown)}", param_hint="--region")
+    days = min(days, current_app.config["AUDIT_RETENTION_DAYS"])
+    for tenant in [tenants.get(slug) for slug in slugs] or list(tenants):
+        rebuilt = rebuild(tenant.slug, days)
+        audit.record("login_counters_rebuilt", tenant=tenant.slug, days=days, count=rebuilt.events)
+        click.echo(f"{tenant.slug}: {rebuilt.events} logins from {rebuilt.start} to "
+                   f"{rebuilt.end} recounted into {rebuilt.rows} counters")  # fmt: skip
+
+
 def register_commands(app: Flask) -> None:
-    for group in (regions, registry, esia, demo, qa, admin, accounts, audit_group):
+    for group in (regions, registry, esia, demo, qa, admin, accounts, audit_group, counters):
         app.cli.add_command(group)

@@ -22,10 +22,28 @@ def _existing(kind: str, user: User, student_id: int | None) -> Consent | None:
     )
 
 
-def _give(kind: str, user: User, student_id: int | None) -> Consent:
-    """The one consent of its kind for (person, student): made, or given again. Two
-    submissions at once make one row: the loser of the race finds the winner's."""
+# A consent's state, as its audit events record it changing.
+GIVEN, WITHDRAWN = "given", "withdrawn"
+
+
+def _state(consent: Consent | None) -> str | None:
+    if consent is None:
+        return None
+    return WITHDRAWN if consent.revoked_at is not None else GIVEN
+
+
+def _status_change(kind: str, before: str | None, after: str) -> list[audit.FieldChange]:
+    """The field a consent act changes: ``consent.own`` or ``consent.parental``, from no
+    consent, given or withdrawn to given or withdrawn (nothing when given again)."""
+    return audit.changes_between({f"consent.{kind}": before}, {f"consent.{kind}": after})
+
+
+def _give(kind: str, user: User, student_id: int | None) -> tuple[Consent, str | None]:
+    """The one consent of its kind for (person, student): made, or given again, with its
+    state before. Two submissions at once make one row: the loser of the race finds the
+    winner's."""
     consent = _existing(kind, user, student_id)
+    before = _state(consent)
     if consent is None:
         try:
             with db.session.begin_nested():
@@ -34,13 +52,16 @@ def _give(kind: str, user: User, student_id: int | None) -> Consent:
                 db.session.add(consent)
         except IntegrityError:
             consent = _existing(kind, user, student_id)
+            before = _state(consent)
     consent.given_at, consent.revoked_at = datetime.now(UTC), None
-    return consent
+    return consent, before
 
 
 def give_own(user: User) -> Consent:
-    consent = _give("own", user, None)
-    audit.record("consent_given", actor_id=user.id, commit=False, consent="own")
+    consent, before = _give("own", user, None)
+    audit.record("consent_given", tenant=user.tenant, actor_id=user.id, commit=False,
+                 consent="own", user_id=user.id,
+                 changes=_status_change("own", before, GIVEN))  # fmt: skip
     db.session.commit()
     return consent
 
@@ -76,14 +97,15 @@ def give_parental(guardian: User, student_id: int) -> Consent:
     )
     if not linked:
         raise NotAGuardian(student_id)
-    consent = _give("parental", guardian, student_id)
+    consent, before = _give("parental", guardian, student_id)
     now = datetime.now(UTC)
     for item in db.session.scalars(
         select(Notification).filter_by(kind=PARENTAL_REQUEST, about_id=student_id, resolved_at=None)
     ):
         item.resolved_at = now
-    audit.record("consent_given", actor_id=guardian.id, commit=False, consent="parental",
-                 student_id=student_id)  # fmt: skip
+    audit.record("consent_given", tenant=guardian.tenant, actor_id=guardian.id, commit=False,
+                 consent="parental", student_id=student_id,
+                 changes=_status_change("parental", before, GIVEN))  # fmt: skip
     db.session.commit()
     return consent
 
@@ -142,9 +164,12 @@ def revoke(user: User, consent_id: int) -> list[User]:
     )
     if not (given or received):
         raise LookupError(consent_id)
+    before = _state(consent)
     consent.revoked_at = datetime.now(UTC)
-    audit.record("consent_revoked", actor_id=user.id, commit=False, consent=consent.kind,
-                 student_id=consent.student_id, by=("giver" if given else "student"))  # fmt: skip
+    audit.record("consent_revoked", tenant=consent.tenant, actor_id=user.id, commit=False,
+                 consent=consent.kind, user_id=consent.user_id, student_id=consent.student_id,
+                 by=("giver" if given else "student"),
+                 changes=_status_change(consent.kind, before, WITHDRAWN))  # fmt: skip
     affected: list[User] = []
     if consent.kind == "own":
         affected = [user]

@@ -37,6 +37,7 @@ from app.models import (
     TrustedGrant,
     User,
 )
+from app.models.tenants import ConfigDraft
 from app.models.trusted import TrustedGrantChild
 from app.sessions import end_sessions
 
@@ -46,6 +47,7 @@ KEPT_WITHOUT_THE_PERSON = (
     MismatchReport.decided_by,
     TenantVersion.author_id,
     PasswordCredential.issued_by,
+    TrustedGrantChild.ended_by_id,
 )
 
 
@@ -90,6 +92,7 @@ def erase_user(user: User, *, by: User | None, reason: str = "") -> Erased:
         "trusted_grants": _delete(delete(TrustedGrant).where(TrustedGrant.id.in_(grants))),
         "roles": _delete(delete(StructuralRole).where(StructuralRole.user_id == uid)),
         "regional_admin": _delete(delete(RegionalAdmin).where(RegionalAdmin.user_id == uid)),
+        "config_drafts": _delete(delete(ConfigDraft).where(ConfigDraft.author_id == uid)),
         "password_login": 0,
     }
     if credential is not None:
@@ -128,6 +131,8 @@ def _pseudonymise(user_id: int, tenant: str, name: str) -> int:
             continue
         for key in named:
             detail[key] = name
+        if row.subject_id == user_id:  # the event was about them: it names them no more
+            row.subject_id = None
         if row.actor_id == user_id:
             row.actor_id, detail["actor"] = None, name
         row.detail = detail

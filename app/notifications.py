@@ -10,6 +10,14 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import Notification, User
 
+# What app.trusted tells people besides the invitation itself (templates/trusted/_notice.html
+# words them): a child's other parents that an invitation was sent for the child; the trusted
+# person that a parent revoked their access; the child's other parents (the inviting one among
+# them) that it was revoked.
+TRUSTED_SHARED = "trusted_shared"
+TRUSTED_REVOKED = "trusted_revoked"
+TRUSTED_REVOKED_FOR_CHILD = "trusted_revoked_for_child"
+
 
 def _mine(user: User, query=None):
     """Items addressed to the user's registry record, or to the account itself."""

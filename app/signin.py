@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import session
 from flask_login import login_user
+from sqlalchemy import select
 
 from app import audit
 from app.access import Decision, Outcome, RoleKind, evaluate
@@ -31,7 +32,11 @@ from app.models import User
 from app.schools.requests import applicant_of, schools_of_record
 from app.tenants import Tenant
 
-DISABLED = "Учётная запись отключена. Обратитесь в службу поддержки."
+# A disabled account stops every login, whatever the method, before any session starts.
+DISABLED = (
+    "Войти не получилось: ваша учётная запись на портале отключена. Чтобы восстановить "
+    "доступ, обратитесь в свою школу."
+)
 
 
 # --- what the session keeps ----------------------------------------------------------------
@@ -185,8 +190,10 @@ def add_session_role(kind: str) -> None:
 
 
 def pending_user() -> User | None:
-    """The account of a login the decision stopped (consent, school request)."""
-    return db.session.get(User, session.get("pending_user_id") or 0)
+    """The account of a login the decision stopped (consent, school request); None once the
+    account is disabled, so a stopped login cannot be carried on past a disabling."""
+    user = db.session.get(User, session.get("pending_user_id") or 0)
+    return None if user is None or user.disabled else user
 
 
 # --- completing a login --------------------------------------------------------------------
@@ -221,6 +228,20 @@ def find_user(login: Login) -> None:
     login.user = user_for(login.tenant, login.identity)
 
 
+def disabled_before_login(
+    tenant: Tenant, identity: ExternalIdentity, method: str
+) -> Entered | None:
+    """A disabled account is refused before anything else is asked of it (a school-issued
+    password that must be changed first, say): the refusal, audited, or None."""
+    user = db.session.scalar(
+        select(User).filter_by(tenant=tenant.slug, issuer=identity.issuer, subject=identity.subject)
+    )
+    if user is None or not user.disabled:
+        return None
+    audit.record("login_failed", method=method, reason="account_disabled", actor_id=user.id)
+    return Entered("auth.login", refusal=DISABLED)
+
+
 def refuse_disabled(login: Login) -> Entered | None:
     if not login.user.disabled:
         return None
@@ -242,8 +263,12 @@ def ask_guardians(login: Login) -> None:
 
 
 def note_schools(login: Login) -> None:
-    """For the region's statistics: which schools' records people fail to match."""
+    """For the region's statistics: the record the person matched (a login stopped before its
+    account is linked still counts at that record's school), and which schools' records
+    people fail to match."""
     near = login.decision.near_id
+    if login.decision.person_id is not None:
+        login.detail["person_id"] = login.decision.person_id
     login.detail["schools"] = [s.id for s in schools_of_record(near)] if near else []
 
 
@@ -311,6 +336,11 @@ def enter_with_own_consent(access: Access, user: User) -> Entered:
     on into a fresh session."""
     if access.outcome != Outcome.OWN_CONSENT_NEEDED:
         raise LookupError(access.outcome)
+    if user.disabled:
+        session.clear()
+        audit.record("login_failed", method=access.method, reason="account_disabled",
+                     actor_id=user.id)  # fmt: skip
+        return Entered("auth.login", refusal=DISABLED)
     give_own(user)
     outcome = Outcome.CHOOSE_ROLE if access.several_roles else Outcome.DIARY
     idp = session.get("idp")

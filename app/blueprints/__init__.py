@@ -7,6 +7,7 @@ def register_blueprints(app: Flask) -> None:
     # Each package holds its blueprint; importing its routes attaches the views to it.
     from .access import routes as access
     from .account import routes as account
+    from .admin import accounts, audit, checks, imports, stats  # noqa: F401 (more admin views)
     from .admin import routes as admin
     from .auth import routes as auth
     from .diary import routes as diary

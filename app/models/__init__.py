@@ -10,6 +10,8 @@ from .accounts import (
 )
 from .audit import AuditEvent
 from .base import Base
+from .counters import LoginCounter as LoginCounter  # registers the table
+from .imports import RegistryImport as RegistryImport  # registers the import tables
 from .registry import (
     Enrolment,
     Guardianship,

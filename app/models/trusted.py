@@ -1,9 +1,12 @@
 """Trusted persons («Доверенные лица»): a parent lets a registered person read a child's diary.
 
 A grant is one invitation from a parent to one invitee for one or more children. Its life:
-sent → declined, or accepted (active from ``active_from``, after the region's activation
-delay) → revoked by the parent or left by the trusted person. Access is also checked against
-the parent's own link to each child on every request, so it ends with that link.
+sent → declined, expired (unanswered at ``expires_at``), or accepted (active from
+``active_from``, after the region's activation delay) → revoked by a parent of the children or
+left by the trusted person. A parent linked to only some of its children revokes it for those
+(each child's row ends); when no child is left, the grant is revoked. Access is also checked
+against the inviting parent's own link to each child on every request, so it ends with that
+link.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ class TrustedGrant(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Fixed when sent, from the region's ``invitation_days`` then: a later change of the
+    # setting neither revives nor shortens an invitation already sent.
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     parent: Mapped[User] = relationship(foreign_keys=[parent_id])
     invitee: Mapped[User] = relationship(foreign_keys=[invitee_id])
     children: Mapped[list[TrustedGrantChild]] = relationship(
@@ -55,7 +61,13 @@ class TrustedGrantChild(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     grant_id: Mapped[int] = mapped_column(ForeignKey("trusted_grant.id", ondelete="CASCADE"))
     student_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # Revoked for this child by one of the child's parents (who, when).
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     grant: Mapped[TrustedGrant] = relationship(back_populates="children")
     student: Mapped[Person] = relationship()
+    ended_by: Mapped[User | None] = relationship()
 
     __table_args__ = (UniqueConstraint("grant_id", "student_id"),)

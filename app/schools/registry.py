@@ -1,9 +1,17 @@
 """Importing a region's school registry: schools, classes, people and how they are linked.
 
 The format (docs/registry-import.md) is one record per line, as JSON Lines or as CSV, each
-with a ``type``. Every line is validated and every reference resolved before anything is
-written; one bad line means nothing is imported, and each problem is reported with its line.
-Importing the same file twice changes nothing: records are keyed by the file's own keys.
+with a ``type``. An import is a job (``app.models.imports.RegistryImport``) holding the
+region's one import lock while it runs. It streams: the file is read a line at a time, each
+line validated and its record staged in batches (``app.schools.staging``); then every
+reference is checked, in SQL, against the staged records and the region's registry; then
+the staged records are applied in one transaction, so a failure anywhere leaves the registry
+as it was. Records are keyed by the file's own keys: importing the same file twice changes
+nothing.
+
+A line with a problem is reported with its number and field. ``flask registry import`` is all
+or nothing by default (one problem and nothing is written); the web import, and the command
+with ``--skip-invalid``, skip the lines with problems and apply the rest.
 """
 
 from __future__ import annotations
@@ -11,11 +19,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+import logging
+import os
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, TextIO
 
+from flask import current_app
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,20 +39,17 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import select
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.extensions import db
 from app.identity.types import normalize_email, normalize_name, normalize_phone, normalize_snils
-from app.models import (
-    Enrolment,
-    Guardianship,
-    Person,
-    School,
-    SchoolClass,
-    StaffRole,
-    TeacherClass,
-)
+from app.models.base import utcnow
+from app.models.imports import RegistryImport, RegistryImportChunk, RegistryImportProblem
+from app.schools import staging
+
+log = logging.getLogger(__name__)
 
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -85,7 +97,7 @@ class PersonRecord(_Record):
             try:
                 return datetime.strptime(value, "%d.%m.%Y").date()
             except ValueError:
-                raise ValueError("not a date (YYYY-MM-DD or DD.MM.YYYY)") from None
+                raise ValueError(NOT_A_DATE) from None
         return value or None
 
     @field_validator("snils")
@@ -103,7 +115,7 @@ class PersonRecord(_Record):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value and ("@" not in value or " " in value.strip()):
+        if value and ("@" not in value or " " in value.strip() or len(value) > 254):
             raise ValueError("not an e-mail address")
         return normalize_email(value)
 
@@ -161,203 +173,748 @@ class _Line(BaseModel):
     record: AnyRecord
 
 
-@dataclass
-class ImportReport:
-    counts: dict[str, int] = field(default_factory=dict)
+# Records are applied in dependency order whatever their order in the file.
+ORDER = {"school": 0, "class": 1, "person": 2, "enrolment": 3, "guardian": 4, "staff": 5}
 
 
-class RegistryImportError(Exception):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+# --- problems ----------------------------------------------------------------------------------
+
+NOT_A_DATE = "not a date (YYYY-MM-DD or DD.MM.YYYY)"
+# What our own validators say, for the people who read the web report.
+RUSSIAN_VALUE_ERRORS = {
+    NOT_A_DATE: "не дата: пишите ГГГГ-ММ-ДД или ДД.ММ.ГГГГ",
+    "a СНИЛС has 11 digits": "в СНИЛС должно быть 11 цифр",
+    "the СНИЛС check number does not match": "не сходится контрольное число СНИЛС",
+    "not an e-mail address": "это не адрес электронной почты",
+    "not a Russian mobile number (+7 and ten digits)": (
+        "это не номер мобильного телефона (+7 и десять цифр)"
+    ),
+}
+RECORD_TYPES = ", ".join(ORDER)
+# The file's fields in words, for the report's «Поле» column ("" is the line as a whole).
+FIELD_WORDS = {
+    "": "вся строка",
+    "type": "тип записи",
+    "key": "ключ",
+    "full_name": "полное название",
+    "short_name": "краткое название",
+    "name": "название класса",
+    "school": "школа",
+    "class": "класс",
+    "last_name": "фамилия",
+    "first_name": "имя",
+    "middle_name": "отчество",
+    "birth_date": "дата рождения",
+    "snils": "СНИЛС",
+    "email": "электронная почта",
+    "phone": "мобильный телефон",
+    "person": "человек",
+    "guardian": "родитель",
+    "student": "ученик",
+    "role": "должность",
+    "classes": "классы учителя",
+}
 
 
-# --- reading -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineError:
+    """A line that is no record at all: not JSON, not UTF-8, too many cells."""
+
+    english: str
+    russian: str
 
 
-def read_lines(text: str, fmt: str) -> Iterator[tuple[int, Any]]:
-    """(line number, raw record) pairs; a line that cannot be parsed yields an error string."""
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    field: str
+    message: str  # in Russian, for the web report
+    english: str  # for the command line: "snils: the СНИЛС check number does not match"
+
+    @property
+    def text(self) -> str:
+        return f"line {self.line}: {self.english}"
+
+
+def _russian(error: dict) -> str:
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind == "value_error":
+        english = str(context.get("error", ""))
+        return RUSSIAN_VALUE_ERRORS.get(english, f"неверное значение ({english})")
+    if kind == "missing":
+        return "обязательное поле не заполнено"
+    if kind == "extra_forbidden":
+        return "такого поля в записи этого типа нет"
+    if kind == "string_too_short":
+        least = context.get("min_length", 1)
+        return "пустое значение" if least == 1 else f"короче {least} знаков"
+    if kind == "string_too_long":
+        return f"длиннее {context.get('max_length')} знаков"
+    if kind == "string_type":
+        return "должно быть текстом"
+    if kind == "literal_error":
+        expected = str(context.get("expected", "")).replace("'", "").replace(" or ", " или ")
+        return f"допустимые значения: {expected}"
+    if kind.startswith("date_"):
+        return RUSSIAN_VALUE_ERRORS[NOT_A_DATE]
+    if kind == "list_type":
+        return "должно быть списком"
+    return f"неверное значение ({error['msg']})"
+
+
+def _problem(number: int, error: dict) -> Problem:
+    if error["type"] == "union_tag_invalid":
+        return Problem(
+            number,
+            "type",
+            f"тип записи должен быть одним из: {RECORD_TYPES}",
+            f"type: must be one of {RECORD_TYPES}",
+        )
+    if error["type"] == "union_tag_not_found":
+        return Problem(number, "type", "не указан тип записи (type)", "type: required")
+    location = ".".join(str(part) for part in error["loc"][2:]) or "type"
+    english = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    return Problem(number, location, _russian(error), f"{location}: {english}")
+
+
+def parse_line(number: int, raw: Any) -> tuple[Any, list[Problem]]:
+    """A line's record, or its problems (each with its field)."""
+    if isinstance(raw, LineError):
+        return None, [Problem(number, "", raw.russian, raw.english)]
+    if isinstance(raw, str):  # what an older reader yields for an unreadable line
+        return None, [Problem(number, "", raw, raw)]
+    if not isinstance(raw, dict):
+        return None, [
+            Problem(number, "", "в строке должен быть один объект JSON: {…}", "not a JSON object")
+        ]
+    try:
+        record = _Line.model_validate({"record": raw}).record
+    except ValidationError as exc:
+        return None, [_problem(number, error) for error in exc.errors()]
+    if record.type == "guardian" and record.guardian == record.student:
+        return None, [
+            Problem(
+                number,
+                "student",
+                "человек не может быть родителем самому себе",
+                "a person cannot be their own guardian",
+            )
+        ]
+    return record, []
+
+
+def parse(lines: Iterable[tuple[int, Any]]) -> tuple[list[tuple[int, Any]], list[str]]:
+    """Every line's record, or its problems as "line N: …" (for small files and tests)."""
+    records, problems = [], []
+    for number, raw in lines:
+        record, found = parse_line(number, raw)
+        if record is not None:
+            records.append((number, record))
+        problems.extend(problem.text for problem in found)
+    return records, problems
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+MAX_LINE = 100_000  # characters: a record is a few hundred
+NOT_UTF8 = LineError("not UTF-8 text", "строка не в кодировке UTF-8")
+TOO_LONG = LineError(f"longer than {MAX_LINE} characters", f"строка длиннее {MAX_LINE} знаков")
+
+
+def iter_lines(stream: TextIO, fmt: str) -> Iterator[tuple[int, Any]]:
+    """(line number, raw record) pairs, one line at a time; a line that cannot be read as a
+    record yields a LineError. The stream is text decoded with ``errors="replace"``: a line
+    with bytes that are not UTF-8 is reported, not the whole file refused."""
     if fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"not JSON: {exc.msg}"
+        yield from _jsonl(stream)
     elif fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text))
-        for row in reader:
-            if row.get("type", "").startswith("#"):
-                continue
-            if None in row:
-                yield reader.line_num, "more cells than the header has columns"
-                continue
-            yield reader.line_num, {k: v for k, v in row.items() if v not in ("", None)}
+        yield from _csv(stream)
     else:
         raise ValueError(f"unknown format {fmt!r}: jsonl or csv")
 
 
-def _message(error: dict) -> str:
-    location = ".".join(str(part) for part in error["loc"][2:]) or "type"
-    if error["type"] == "union_tag_invalid":
-        return "type: must be one of school, class, person, enrolment, guardian, staff"
-    if error["type"] == "union_tag_not_found":
-        return "type: required"
-    text = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
-    return f"{location}: {text}"
-
-
-def parse(lines: Iterable[tuple[int, Any]]) -> tuple[list[tuple[int, Any]], list[str]]:
-    records, problems = [], []
-    for number, raw in lines:
-        if isinstance(raw, str):
-            problems.append(f"line {number}: {raw}")
+def _jsonl(stream: TextIO) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(stream, start=1):
+        line = line.lstrip("\ufeff") if number == 1 else line
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
-        try:
-            records.append((number, _Line.model_validate({"record": raw}).record))
-        except ValidationError as exc:
-            problems.extend(f"line {number}: {_message(e)}" for e in exc.errors())
-    return records, problems
-
-
-# --- writing -------------------------------------------------------------------------------
-
-
-class _Writer:
-    """Resolves keys against this file and the region's existing records, then writes."""
-
-    def __init__(self, tenant: str):
-        self.tenant = tenant
-        self.problems: list[str] = []
-        self.schools = {
-            s.key: s for s in db.session.scalars(select(School).filter_by(tenant=tenant))
-        }
-        self.people = {
-            p.key: p for p in db.session.scalars(select(Person).filter_by(tenant=tenant))
-        }
-        self.counts: dict[str, int] = {}
-
-    def count(self, kind: str) -> None:
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-
-    def school(self, number: int, key: str) -> School | None:
-        school = self.schools.get(key)
-        if school is None:
-            self.problems.append(
-                f"line {number}: school {key!r} is not in the file or the registry"
-            )
-        return school
-
-    def person(self, number: int, key: str) -> Person | None:
-        person = self.people.get(key)
-        if person is None:
-            self.problems.append(
-                f"line {number}: person {key!r} is not in the file or the registry"
-            )
-        return person
-
-    def school_class(self, number: int, school: School, name: str) -> SchoolClass | None:
-        found = next((c for c in school.classes if c.name == name), None)
-        if found is None:
-            self.problems.append(f"line {number}: class {name!r} is not in school {school.key!r}")
-        return found
-
-    def write(self, number: int, record: Any) -> None:
-        getattr(self, f"_{record.type}")(number, record)
-        self.count(record.type)
-
-    def _school(self, number: int, r: SchoolRecord) -> None:
-        school = self.schools.get(r.key) or School(tenant=self.tenant, key=r.key, classes=[])
-        school.full_name, school.short_name = r.full_name, r.short_name
-        school.search_key = normalize_name(r.full_name)
-        db.session.add(school)
-        self.schools[r.key] = school
-
-    def _class(self, number: int, r: ClassRecord) -> None:
-        school = self.school(number, r.school)
-        if school is not None and not any(c.name == r.name for c in school.classes):
-            school.classes.append(SchoolClass(name=r.name))
-
-    def _person(self, number: int, r: PersonRecord) -> None:
-        person = self.people.get(r.key) or Person(tenant=self.tenant, key=r.key)
-        for name in PERSON_FIELDS:
-            setattr(person, name, getattr(r, name))
-        person.name_key = normalize_name(f"{r.last_name} {r.first_name} {r.middle_name}")
-        db.session.add(person)
-        self.people[r.key] = person
-
-    def _enrolment(self, number: int, r: EnrolmentRecord) -> None:
-        person, school = self.person(number, r.person), self.school(number, r.school)
-        school_class = school and self.school_class(number, school, r.class_name)
-        if person is None or school_class is None:
-            return
-        db.session.flush()
-        exists = db.session.scalar(
-            select(Enrolment).filter_by(person_id=person.id, class_id=school_class.id)
-        )
-        if exists is None:
-            db.session.add(Enrolment(person=person, school_class=school_class))
+        if len(line) > MAX_LINE:
+            yield number, TOO_LONG
+        elif "\ufffd" in line:
+            yield number, NOT_UTF8
         else:
-            exists.active = True
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield (
+                    number,
+                    LineError(
+                        f"not JSON: {exc.msg}",
+                        "строка не читается как JSON: проверьте кавычки и скобки",
+                    ),
+                )
 
-    def _guardian(self, number: int, r: GuardianRecord) -> None:
-        guardian, student = self.person(number, r.guardian), self.person(number, r.student)
-        if guardian is None or student is None:
+
+def _csv(stream: TextIO) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(
+        line.lstrip("\ufeff") if n == 0 else line for n, line in enumerate(stream)
+    )
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
             return
-        if guardian is student:
-            self.problems.append(f"line {number}: a person cannot be their own guardian")
-            return
-        db.session.flush()
-        if not db.session.scalar(
-            select(Guardianship).filter_by(guardian_id=guardian.id, student_id=student.id)
-        ):
-            db.session.add(Guardianship(guardian=guardian, student=student))
-
-    def _staff(self, number: int, r: StaffRecord) -> None:
-        person, school = self.person(number, r.person), self.school(number, r.school)
-        if person is None or school is None:
-            return
-        db.session.flush()
-        if not db.session.scalar(
-            select(StaffRole).filter_by(person_id=person.id, school_id=school.id, role=r.role)
-        ):
-            db.session.add(StaffRole(person=person, school=school, role=r.role))
-        for name in r.classes:
-            school_class = self.school_class(number, school, name)
-            if school_class is None:
-                continue
-            db.session.flush()
-            if not db.session.scalar(
-                select(TeacherClass).filter_by(person_id=person.id, class_id=school_class.id)
-            ):
-                db.session.add(TeacherClass(person_id=person.id, class_id=school_class.id))
+        except csv.Error as exc:
+            yield (
+                reader.line_num,
+                LineError(f"not CSV: {exc}", "строка не читается как CSV: проверьте кавычки"),
+            )
+            continue
+        if (row.get("type") or "").startswith("#"):
+            continue
+        if None in row:
+            yield (
+                reader.line_num,
+                LineError(
+                    "more cells than the header has columns",
+                    "ячеек больше, чем столбцов в заголовке",
+                ),
+            )
+        elif any("\ufffd" in value for value in row.values() if isinstance(value, str)):
+            yield reader.line_num, NOT_UTF8
+        else:
+            yield reader.line_num, {k: v for k, v in row.items() if v not in ("", None)}
 
 
-# Records are written in dependency order whatever their order in the file.
-ORDER = {"school": 0, "class": 1, "person": 2, "enrolment": 3, "guardian": 4, "staff": 5}
+def read_lines(text: str, fmt: str) -> Iterator[tuple[int, Any]]:
+    return iter_lines(io.StringIO(text, newline=""), fmt)
 
 
-def import_records(tenant: str, lines: Iterable[tuple[int, Any]], *, source: str) -> ImportReport:
-    """Validate and write every record, or raise RegistryImportError and write nothing."""
-    records, problems = parse(lines)
-    if problems:
-        raise RegistryImportError(problems)
-    writer = _Writer(tenant)
+def format_of(name: str) -> str | None:
+    return {".jsonl": "jsonl", ".csv": "csv"}.get(Path(name).suffix.lower())
+
+
+# --- jobs: the region's one running import -----------------------------------------------------
+
+JOB = RegistryImport.__table__
+CHUNK = RegistryImportChunk.__table__
+PROBLEM = RegistryImportProblem.__table__
+UPLOADING, CHECKING, CHECKED = "uploading", "checking", "checked"
+APPLYING, DONE, FAILED, DISCARDED = "applying", "done", "failed", "discarded"
+RUNNING = (UPLOADING, CHECKING, APPLYING)
+QUEUED = (CHECKING, APPLYING)  # waiting for a worker until one takes them
+# Lines read between two commits of the staged records (and two heartbeats).
+BATCH_LINES = 1000
+# A job whose worker has not said it is alive for this long is taken for dead.
+STALE_SECONDS = 60
+# How long the last step — one transaction, silent — may take before it is taken for dead.
+WRITE_GRACE = timedelta(minutes=10)
+# A job no worker has taken for this long (no thread, no `flask registry work`) fails.
+QUEUE_WAIT = timedelta(minutes=10)
+# A checked file nobody applied is deleted after this long.
+CHECKED_KEPT = timedelta(hours=24)
+
+
+class Busy(Exception):
+    """The region already runs an import (``running``: that job, when it is still there)."""
+
+    def __init__(self, running: RegistryImport | None):
+        self.running = running
+        super().__init__("another import of this region is running")
+
+
+class JobLost(Exception):
+    """The job is no longer this worker's: taken for dead, or ended meanwhile."""
+
+
+class RegistryImportError(Exception):
+    def __init__(self, problems: list[str], total: int | None = None):
+        self.problems = problems
+        self.total = len(problems) if total is None else total
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class ImportReport:
+    counts: dict[str, int] = field(default_factory=dict)  # valid records in the file, by type
+    summary: dict[str, dict[str, int]] = field(default_factory=dict)
+    problems: int = 0
+    skipped_lines: int = 0
+    job_id: int | None = None
+
+
+@dataclass
+class Reading:
+    counts: Counter = field(default_factory=Counter)
+    problems: int = 0
+    bad_lines: int = 0
+    lines: int = 0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:120]
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=current_app.config.get("REGISTRY_IMPORT_STALE_SECONDS", STALE_SECONDS))
+
+
+def running_import(tenant: str) -> RegistryImport | None:
+    return db.session.scalar(select(RegistryImport).filter_by(running_tenant=tenant))
+
+
+def begin(
+    tenant: str,
+    *,
+    source: str,
+    fmt: str,
+    state: str,
+    by_id: int | None = None,
+    replace: bool = False,
+    worker: str | None = None,
+    lines_total: int = 0,
+) -> int:
+    """A new job holding the region's import lock; Busy when another holds it."""
+    reap(tenant)
+    now = utcnow()
+    job = RegistryImport(
+        tenant=tenant,
+        source=source[:200],
+        fmt=fmt,
+        replace=replace,
+        state=state,
+        running_tenant=tenant,
+        created_by_id=by_id,
+        worker=worker,
+        heartbeat_at=now,
+        lines_total=lines_total,
+        records={},
+        step="",
+        failure="",
+        error="",
+        applied_by_id=by_id if state == APPLYING else None,
+        applied_at=now if state == APPLYING else None,
+    )
+    db.session.add(job)
     try:
-        for number, record in sorted(records, key=lambda item: (ORDER[item[1].type], item[0])):
-            writer.write(number, record)
-        if writer.problems:
-            raise RegistryImportError(writer.problems)
-        audit.record(
-            "registry_imported", tenant=tenant, commit=False, source=source, **writer.counts
-        )
         db.session.commit()
-    except BaseException:
+    except IntegrityError:
         db.session.rollback()
+        raise Busy(running_import(tenant)) from None
+    return job.id
+
+
+def _lost(now: datetime):
+    """A running job whose worker (or uploading request) stopped saying it is alive."""
+    return and_(
+        JOB.c.state.in_(RUNNING),
+        JOB.c.heartbeat_at < now - stale_after(),
+        or_(JOB.c.worker.is_not(None), JOB.c.state == UPLOADING),
+    )
+
+
+def _untaken(now: datetime):
+    return and_(
+        JOB.c.state.in_(QUEUED), JOB.c.worker.is_(None), JOB.c.heartbeat_at < now - QUEUE_WAIT
+    )
+
+
+def _expired(now: datetime):
+    return and_(JOB.c.state == CHECKED, JOB.c.finished_at < now - CHECKED_KEPT)
+
+
+def reap(tenant: str | None = None) -> int:
+    """Fail the region's (or every region's) jobs whose worker died or that no worker took,
+    and discard checked files nobody applied; the number ended. Reads only, unless there
+    is such a job."""
+    now, ended = utcnow(), 0
+    region = [JOB.c.tenant == tenant] if tenant else []
+    for condition, failure in (
+        (_lost(now), "worker_lost"),
+        (_untaken(now), "not_taken"),
+        (_expired(now), "expired"),
+    ):
+        for job_id in db.session.scalars(select(JOB.c.id).where(*region, condition)).all():
+            if failure == "expired":
+                ended += discard(job_id, by_id=None, condition=condition, reason=failure)
+            else:
+                ended += fail(job_id, failure=failure, condition=condition)
+    return ended
+
+
+def progress(
+    job_id: int,
+    worker: str,
+    *,
+    done: int | None = None,
+    step: str,
+    alive_for: timedelta = timedelta(0),
+) -> None:
+    """Record how far the job got, and that its worker is alive (for ``alive_for`` more, if
+    it will be silent that long), in the current transaction; JobLost when the job is no
+    longer this worker's."""
+    values: dict[str, Any] = {"step": step, "heartbeat_at": utcnow() + alive_for}
+    if done is not None:
+        values["lines_done"] = done
+    taken = db.session.execute(
+        update(JOB)
+        .where(JOB.c.id == job_id, JOB.c.worker == worker, JOB.c.state.in_(RUNNING))
+        .values(values)
+    )
+    if taken.rowcount != 1:
+        raise JobLost(job_id)
+
+
+def cleanup(job_id: int) -> None:
+    """The job's staged records and its file, gone."""
+    staging.clear(job_id)
+    db.session.execute(delete(CHUNK).where(CHUNK.c.job_id == job_id))
+    db.session.commit()
+
+
+def _technical(error: BaseException | str) -> str:
+    if isinstance(error, BaseException):
+        first = str(error).strip().splitlines()[:1]
+        error = type(error).__name__ + (f": {first[0]}" if first else "")
+    return audit.mask_snils(error)[:500]
+
+
+def fail(
+    job_id: int,
+    *,
+    failure: str,
+    error: BaseException | str = "",
+    worker: str | None = None,
+    condition=None,
+) -> bool:
+    """End a running job as failed (the registry was not changed), delete its file and
+    staged records; False when it was not running (or not this worker's)."""
+    where = [JOB.c.id == job_id, JOB.c.state.in_(RUNNING)]
+    if worker is not None:
+        where.append(JOB.c.worker == worker)
+    if condition is not None:
+        where.append(condition)
+    technical = _technical(error)
+    ended = db.session.execute(
+        update(JOB)
+        .where(*where)
+        .values(
+            state=FAILED,
+            running_tenant=None,
+            failure=failure,
+            error=technical,
+            finished_at=utcnow(),
+            step="",
+        )
+    )
+    if ended.rowcount != 1:
+        db.session.rollback()
+        return False
+    job = db.session.get(RegistryImport, job_id)
+    audit.record(
+        "registry_import_failed",
+        tenant=job.tenant,
+        commit=False,
+        job=job_id,
+        source=job.source,
+        detail=f"{failure}: {technical}" if technical else failure,
+    )
+    db.session.commit()
+    cleanup(job_id)
+    return True
+
+
+def discard(job_id: int, *, by_id: int | None, condition=None, reason: str = "") -> bool:
+    """A checked job nobody will apply: its file deleted; False when it is not checked."""
+    where = [JOB.c.id == job_id, JOB.c.state == CHECKED]
+    if condition is not None:
+        where.append(condition)
+    ended = db.session.execute(
+        update(JOB).where(*where).values(state=DISCARDED, failure=reason, finished_at=utcnow())
+    )
+    if ended.rowcount != 1:
+        db.session.rollback()
+        return False
+    job = db.session.get(RegistryImport, job_id)
+    audit.record(
+        "registry_import_discarded",
+        tenant=job.tenant,
+        actor_id=by_id,
+        commit=False,
+        job=job_id,
+        source=job.source,
+        detail=reason,
+    )
+    db.session.commit()
+    cleanup(job_id)
+    return True
+
+
+# --- a run: read and stage, check, apply -------------------------------------------------------
+
+
+def staged_rows(job_id: int, number: int, record: Any) -> list[dict]:
+    """The staging rows of one valid record."""
+    row = staging.blank_row
+    if record.type == "school":
+        staged = row(job_id, "school", number, record.key)
+        staged.update(
+            full_name=record.full_name,
+            short_name=record.short_name,
+            search_key=normalize_name(record.full_name),
+        )
+        return [staged]
+    if record.type == "class":
+        return [row(job_id, "class", number, record.school, record.name)]
+    if record.type == "person":
+        staged = row(job_id, "person", number, record.key)
+        staged.update({name: getattr(record, name) for name in PERSON_FIELDS})
+        staged["name_key"] = normalize_name(
+            f"{record.last_name} {record.first_name} {record.middle_name}"
+        )
+        return [staged]
+    if record.type == "enrolment":
+        return [row(job_id, "enrolment", number, record.person, record.school, record.class_name)]
+    if record.type == "guardian":
+        return [row(job_id, "guardian", number, record.guardian, record.student)]
+    rows = [row(job_id, "staff", number, record.person, record.school, record.role)]
+    for name in dict.fromkeys(record.classes):
+        rows.append(row(job_id, "teacher", number, record.person, record.school, name))
+    return rows
+
+
+Progress = Callable[[str, int], None]
+
+
+def stage(
+    job_id: int,
+    lines: Iterable[tuple[int, Any]],
+    *,
+    worker: str,
+    on_progress: Progress | None = None,
+) -> Reading:
+    """Read every line: stage the valid records and report the others, a batch at a time
+    (each batch one commit, with the job's progress and heartbeat)."""
+    staging.clear(job_id)
+    staging.clear_problems(job_id)
+    reading, batch, problems, since = Reading(), {}, [], 0
+    kept = 0
+
+    def flush() -> None:
+        staging.write_rows(batch.values())
+        staging.write_problems(problems)
+        progress(job_id, worker, done=reading.lines, step="reading")
+        db.session.commit()
+        batch.clear()
+        problems.clear()
+        if on_progress:
+            on_progress("reading", reading.lines)
+
+    for number, raw in lines:
+        reading.lines, since = number, since + 1
+        record, found = parse_line(number, raw)
+        if found:
+            reading.bad_lines += 1
+            reading.problems += len(found)
+            for problem in found[: max(staging.MAX_PROBLEMS - kept, 0)]:
+                problems.append(
+                    {
+                        "job_id": job_id,
+                        "line": number,
+                        "field": problem.field[:64],
+                        "message": problem.message[:300],
+                        "english": problem.english[:300],
+                    }
+                )
+                kept += 1
+        else:
+            reading.counts[record.type] += 1
+            for row in staged_rows(job_id, number, record):
+                key = (row["kind"], row["k1"], row["k2"], row["k3"])
+                if row["kind"] in staging.REPLACED or key not in batch:
+                    batch[key] = row
+        if since >= BATCH_LINES:
+            flush()
+            since = 0
+    flush()
+    return reading
+
+
+def check(
+    job_id: int, tenant: str, worker: str, reading: Reading, on_progress: Progress | None = None
+) -> int:
+    """Check every staged record's references; record what the reading found. The number of
+    problems the references added."""
+    progress(job_id, worker, step="references")
+    db.session.commit()
+    if on_progress:
+        on_progress("references", reading.lines)
+    found = staging.check_references(job_id, tenant)
+    skipped = reading.bad_lines + staging.skipped_lines(job_id)
+    reading.counts.subtract(staging.skipped_by_kind(job_id))
+    reading.counts = +reading.counts  # the kinds left with no valid record go
+    db.session.execute(
+        update(JOB)
+        .where(JOB.c.id == job_id)
+        .values(
+            records=dict(sorted(reading.counts.items(), key=lambda kv: ORDER[kv[0]])),
+            problem_count=reading.problems + found,
+            skipped_lines=skipped,
+        )
+    )
+    progress(job_id, worker, step="references")
+    db.session.commit()
+    return found
+
+
+def checked(job_id: int, worker: str) -> None:
+    """The check is over: the job waits for an administrator, holding no lock."""
+    progress(job_id, worker, step="")
+    db.session.execute(
+        update(JOB)
+        .where(JOB.c.id == job_id)
+        .values(state=CHECKED, running_tenant=None, worker=None, finished_at=utcnow())
+    )
+    staging.clear(job_id)
+    db.session.commit()
+
+
+def apply(job_id: int, worker: str, on_progress: Progress | None = None) -> ImportReport:
+    """Apply the staged records in one transaction with the job's end: the registry changes
+    and the job is done, or neither."""
+    # The write is one transaction, and says nothing until it ends: it tells first how long
+    # to wait before its silence means a dead worker.
+    progress(job_id, worker, step="writing", alive_for=WRITE_GRACE)
+    db.session.commit()
+    if on_progress:
+        on_progress("writing", 0)
+    progress(job_id, worker, step="writing", alive_for=WRITE_GRACE)  # still ours, and held
+    job = db.session.get(RegistryImport, job_id)
+    summary = staging.swap(job_id, job.tenant, replace=job.replace)
+    report = ImportReport(
+        counts=dict(job.records),
+        summary=summary,
+        job_id=job_id,
+        problems=job.problem_count,
+        skipped_lines=job.skipped_lines,
+    )
+    db.session.execute(
+        update(JOB)
+        .where(JOB.c.id == job_id)
+        .values(state=DONE, running_tenant=None, summary=summary, finished_at=utcnow(), step="")
+    )
+    totals = {
+        what: sum(kind[what] for kind in summary.values())
+        for what in ("added", "changed", "removed")
+    }
+    audit.record(
+        "registry_imported",
+        tenant=job.tenant,
+        actor_id=job.applied_by_id,
+        commit=False,
+        job=job_id,
+        source=job.source,
+        skipped=job.skipped_lines,
+        added=totals["added"],
+        changed=totals["changed"],
+        removed=totals["removed"],
+        **report.counts,
+    )
+    db.session.commit()
+    return report
+
+
+def problem_texts(job_id: int) -> list[str]:
+    rows = db.session.execute(
+        select(PROBLEM.c.line, PROBLEM.c.english)
+        .where(PROBLEM.c.job_id == job_id)
+        .order_by(PROBLEM.c.line, PROBLEM.c.id)
+    )
+    return [f"line {line}: {english}" for line, english in rows]
+
+
+def import_records(
+    tenant: str,
+    lines: Iterable[tuple[int, Any]],
+    *,
+    source: str,
+    fmt: str = "jsonl",
+    replace: bool = False,
+    skip_invalid: bool = False,
+    by_id: int | None = None,
+    lines_total: int = 0,
+    on_progress: Progress | None = None,
+) -> ImportReport:
+    """Import here and now (the command line, the demo): read, check and apply. All or
+    nothing unless ``skip_invalid``: any problem raises RegistryImportError and nothing is
+    written (problems of the lines themselves are reported before their references are
+    checked). Busy when the region already runs an import."""
+    worker = worker_name()
+    job_id = begin(
+        tenant,
+        source=source,
+        fmt=fmt,
+        state=APPLYING,
+        by_id=by_id,
+        replace=replace,
+        worker=worker,
+        lines_total=lines_total,
+    )
+    try:
+        reading = stage(job_id, lines, worker=worker, on_progress=on_progress)
+        if reading.problems and not skip_invalid:
+            raise RegistryImportError(problem_texts(job_id), reading.problems)
+        if check(job_id, tenant, worker, reading, on_progress) and not skip_invalid:
+            raise RegistryImportError(
+                problem_texts(job_id), db.session.get(RegistryImport, job_id).problem_count
+            )
+        report = apply(job_id, worker, on_progress)
+    except BaseException as error:
+        db.session.rollback()
+        failure = "problems" if isinstance(error, RegistryImportError) else "error"
+        try:
+            fail(job_id, failure=failure, error=error, worker=worker)
+        except Exception:  # the database is what failed: the job will be reaped
+            log.exception("registry import %s: could not record its failure", job_id)
         raise
-    return ImportReport(writer.counts)
+    cleanup(job_id)
+    return report
 
 
 def import_text(tenant: str, text: str, fmt: str, *, source: str = "") -> ImportReport:
-    return import_records(tenant, read_lines(text, fmt), source=source or fmt)
+    return import_records(tenant, read_lines(text, fmt), source=source or fmt, fmt=fmt)
+
+
+def count_lines(path: Path) -> int:
+    lines, last = 0, b"\n"
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def import_file(
+    tenant: str,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    replace: bool = False,
+    lines_total: int | None = None,
+    on_progress: Progress | None = None,
+) -> ImportReport:
+    """Import a .jsonl or .csv file, streamed from disk."""
+    fmt = format_of(path.name)
+    if fmt is None:
+        raise ValueError("the file must end in .jsonl or .csv")
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as stream:
+        return import_records(
+            tenant,
+            iter_lines(stream, fmt),
+            source=path.name,
+            fmt=fmt,
+            replace=replace,
+            skip_invalid=skip_invalid,
+            lines_total=count_lines(path) if lines_total is None else lines_total,
+            on_progress=on_progress,
+        )

@@ -276,6 +276,9 @@ RECORD_MESSAGES = {
     "not a date (YYYY-MM-DD or DD.MM.YYYY)": "Укажите дату в виде ДД.ММ.ГГГГ.",
 }
 FILL_IN = "Заполните поле."
+# Every field of a record is personal: the audit trail keeps it masked, the whole sealed.
+PERSONAL_FIELDS = dict.fromkeys(("last_name", "first_name", "middle_name"), "name") | {
+    "birth_date": "date", "snils": "snils", "email": "email", "phone": "phone"}  # fmt: skip
 
 
 def _problem(error: dict) -> str:
@@ -308,13 +311,17 @@ def correct_record(admin: User, report: MismatchReport, form: Mapping[str, str])
     except ValidationError as error:
         raise RecordInvalid({str(e["loc"][0]): _problem(e) for e in error.errors()}) from error
     person = report.record
+    before = {f: getattr(person, f) for f in PERSON_FIELDS}
     changed = [f for f in PERSON_FIELDS if getattr(person, f) != getattr(checked, f)]
     for name in PERSON_FIELDS:
         setattr(person, name, getattr(checked, name))
     person.name_key = normalize_name(person.full_name)
     _decide(admin, report, APPROVED, _reason(form.get("reason", ""), required=False),
             "mismatch_fixed")  # fmt: skip
-    audit.record("registry_corrected", actor_id=admin.id, commit=False, report_id=report.id,
-                 person_id=person.id, fields=changed)  # fmt: skip
+    changes = audit.changes_between(before, {f: getattr(person, f) for f in PERSON_FIELDS},
+                                    PERSONAL_FIELDS)  # fmt: skip
+    audit.record("registry_corrected", tenant=report.tenant, actor_id=admin.id, commit=False,
+                 report_id=report.id, person_id=person.id, user_id=report.user_id,
+                 fields=changed, changes=changes)  # fmt: skip
     db.session.commit()
     return person

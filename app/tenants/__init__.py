@@ -12,7 +12,7 @@ from functools import wraps
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request, session
 
 from app.headers import page_headers
 
@@ -91,7 +91,26 @@ def _bind_site() -> Response | None:
         return _unknown_host()
     g.tenant = site if isinstance(site, Tenant) else None
     g.apex = site if isinstance(site, Apex) else None
+    if g.tenant is not None and session.get("config_preview"):  # drafts.PREVIEW
+        _bind_draft_preview()
     return None
+
+
+def _bind_draft_preview() -> None:
+    """An administrator looking at their draft on the region's host: this session (and no
+    other) is served the draft's configuration, while their rights and the draft hold."""
+    from .drafts import preview_of
+
+    previewed = preview_of(g.tenant)
+    if previewed is not None:
+        g.tenant, g.draft_preview = previewed
+
+
+def _draft_never_cached(response: Response) -> Response:
+    """A page in a draft's colours and words is one person's: no cache may keep it."""
+    if g.get("draft_preview") is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def tenant_required(view: Callable) -> Callable:
@@ -134,6 +153,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app, lambda host: registry.resolve(host) is not None, refusal
     )
     app.before_request(_bind_site)
+    app.after_request(_draft_never_cached)
 
     @app.context_processor
     def _site():

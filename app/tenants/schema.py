@@ -229,6 +229,8 @@ class TrustedPersonsPolicy(Strict):
     enabled: bool = False
     # Seeds (003): access «будет обеспечен в течение суток».
     activation_delay_hours: int = Field(default=24, ge=0, le=168)
+    # An unanswered invitation lapses this many days after it was sent (fixed when sent).
+    invitation_days: int = Field(default=7, ge=1, le=90)
 
 
 class SessionPolicy(Strict):

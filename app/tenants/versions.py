@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,35 @@ def dump(config: TenantConfig) -> dict[str, Any]:
     return config.model_dump(mode="json", exclude_none=True)
 
 
+def _flat(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat |= _flat(value, f"{path}.")
+        else:
+            flat[path] = value
+    return flat
+
+
+def _normalised(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored version as the schema reads it now (defaults of later fields filled in), so
+    that a field added since does not show as a change; as stored if it no longer validates."""
+    try:
+        return dump(TenantConfig.model_validate(raw))
+    except ValidationError:
+        return dict(raw)
+
+
+def field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[audit.FieldChange]:
+    """The fields (dotted paths) that differ between two versions' configurations, old and
+    new, in the order the configuration lists them."""
+    before, after = _flat(_normalised(old)), _flat(_normalised(new))
+    paths = [*after, *(path for path in before if path not in after)]
+    return [audit.FieldChange(path, before.get(path), after.get(path))
+            for path in paths if before.get(path) != after.get(path)]  # fmt: skip
+
+
 def latest_number(slug: str) -> int:
     number = db.session.scalar(
         select(func.max(TenantVersion.number)).where(TenantVersion.tenant == slug)
@@ -156,7 +186,8 @@ def save(
         db.session.rollback()
         raise StaleVersion(latest_number(slug)) from None
     audit.record("config_saved", tenant=slug, actor_id=author.id, commit=False,
-                 version=version.number, restores=restores, comment=version.comment)  # fmt: skip
+                 version=version.number, restores=restores, comment=version.comment,
+                 changes=field_changes(previous, new))  # fmt: skip
     db.session.commit()
     _serve(app, slug, version.number, config)
     return version

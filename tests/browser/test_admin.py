@@ -42,7 +42,7 @@ def test_a1(walk):  # noqa: F811
     expect(preview.locator(".preview-header")).to_have_css("background-color", "rgb(122, 31, 92)")
     assert "Вход по логину" not in preview.inner_text()
     w.page.fill("#comment", "Новый цвет, вход только через Госуслуги")
-    w.page.get_by_role("button", name="Сохранить").click()
+    w.page.get_by_role("button", name="Опубликовать сразу").click()
     w.shot("saved")
     expect(w.page.locator(".flash")).to_contain_text("Сохранена версия 1")
 
@@ -68,9 +68,9 @@ def test_a2(walk, live):  # noqa: F811
     second.page.get_by_role("button", name="Региональный администратор").click()
     second.open("/admin/config")
     first.page.fill("#branding-footer_text", "Первый администратор")
-    first.page.get_by_role("button", name="Сохранить").click()
+    first.page.get_by_role("button", name="Опубликовать сразу").click()
     second.page.fill("#branding-footer_text", "Второй администратор")
-    second.page.get_by_role("button", name="Сохранить").click()
+    second.page.get_by_role("button", name="Опубликовать сразу").click()
     second.shot("conflict")
     expect(second.page.locator(".flash-error")).to_contain_text("другой администратор сохранил")
     expect(second.page.locator("#branding-footer_text")).to_have_value("Второй администратор")
@@ -93,7 +93,7 @@ def test_a4(walk, slug):  # noqa: F811
     w = admin(walk, slug, "A4")
     original = w.page.locator("#branding-primary_color").input_value()
     w.page.fill("#branding-primary_color", NEW_PRIMARY)
-    w.page.get_by_role("button", name="Сохранить").click()
+    w.page.get_by_role("button", name="Опубликовать сразу").click()
     expect(w.page.locator(".flash")).to_contain_text("Сохранена версия 1")
     assert primary(w) == NEW_PRIMARY
     w.page.get_by_role("row", name=re.compile("regions.yaml")).get_by_role(

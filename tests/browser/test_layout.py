@@ -479,7 +479,7 @@ def test_regional_administration_pages(layout, slug):
     expect(w.page.locator(".preview-page")).to_be_visible()
     w.check("config-preview")
     w.page.fill("#branding-footer_text", "Новый текст подвала")
-    w.page.get_by_role("button", name="Сохранить").click()
+    w.page.get_by_role("button", name="Опубликовать сразу").click()
     expect(w.page.locator(".flash")).to_contain_text("Сохранена версия 1")
     w.visit("/admin/config/history")
     w.visit("/admin/config/versions/1")

@@ -24,7 +24,7 @@ from app.identity import LoginFailed, ProviderUnavailable, offered_methods, prov
 from app.identity import availability as provider_state
 from app.identity.password import PasswordChangeRequired, PasswordProvider, identity_of
 from app.identity.password import credentials as passwords
-from app.signin import complete_login
+from app.signin import complete_login, disabled_before_login
 from app.tenants import tenant_required
 
 from . import bp
@@ -167,6 +167,11 @@ def password_submit():
     try:
         identity = provider.finish_login(request.form)
     except PasswordChangeRequired as required:
+        if refused := disabled_before_login(
+            g.tenant, identity_of(required.credential), provider.kind
+        ):
+            flash(refused.refusal, "error")
+            return redirect(url_for(refused.endpoint))
         session.clear()
         session.rotate()
         session["password_change"] = required.credential.id

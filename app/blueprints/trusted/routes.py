@@ -74,7 +74,7 @@ def index():
     return render_template(
         "trusted/index.html",
         guardian=guardian,
-        given=trusted.given_by(current_user),
+        given=trusted.for_children_of(current_user),
         received=trusted.received_by(current_user),
     )
 
@@ -119,6 +119,7 @@ def _render(step: str, state: dict, children, form=None, status=200, push=False)
         "invitee": invitee, "services": trusted.SERVICES,
         "form": form if form is not None else _form(step, state, children),
         "activation": trusted.activation_phrase(g.tenant),
+        "expiry": trusted.invitation_phrase(g.tenant),
     }  # fmt: skip
     template = "trusted/_wizard.html" if htmx and not htmx.boosted else "trusted/wizard.html"
     response = make_response(render_template(template, **context), status)
@@ -211,6 +212,12 @@ def _act(action, grant_id: int, message: str):
         action(grant_id)
     except LookupError:
         abort(404)
+    except trusted.InvitationExpired as late:
+        flash(trusted.expired_words(g.tenant, late.grant), "error")
+        return redirect(url_for(_back()))
+    except trusted.AlreadyEnded:
+        flash("Отзывать уже нечего: это приглашение или доступ больше не действует.", "error")
+        return redirect(url_for(_back()))
     except trusted.InviteRefused:
         abort(409)
     flash(message, "success")
@@ -220,13 +227,19 @@ def _act(action, grant_id: int, message: str):
 @bp.post("/<int:grant_id>/revoke")
 def revoke(grant_id: int):
     if not confirmed():
-        row = _ending(grant_id, trusted.given_by(current_user), ("sent", "waiting", "active"))
+        row = _ending(grant_id, trusted.for_children_of(current_user), trusted.REVOCABLE)
         invitee, children = row.grant.invitee.display_name, ", ".join(row.children)
+        effect = (
+            "Доверенное лицо сразу перестанет видеть дневник, а неотвеченное приглашение "
+            "перестанет действовать. Вернуть доступ можно только новым приглашением."
+        )
+        if row.grant.parent_id != current_user.id and row.state != "unlinked":
+            inviter = row.grant.parent.display_name
+            effect += f" Приглашение отправлял другой родитель ({inviter}): ему придёт уведомление."
         return _asking(
             row, question=f"Отозвать доступ доверенного лица ({invitee}) к дневнику: {children}?",
-            effect="Доверенное лицо сразу перестанет видеть дневник, а неотвеченное приглашение "
-                   "перестанет действовать. Вернуть доступ можно только новым приглашением.",
-            yes="Да, отозвать доступ", action=url_for("trusted.revoke", grant_id=grant_id),
+            effect=effect, yes="Да, отозвать доступ",
+            action=url_for("trusted.revoke", grant_id=grant_id),
         )  # fmt: skip
     return _act(lambda i: trusted.revoke(current_user, i), grant_id, "Доступ отозван.")
 

@@ -1,0 +1,796 @@
+"""Checking a region's identity provider before it goes live, item by item, in Russian.
+
+Auth0's «Try connection» for our two kinds. OpenID Connect: the discovery document, its
+issuer against the configured one, the keys (JWKS) and whether they serve the signing
+algorithms the provider announces and we accept, the authorization, token and userinfo
+endpoints reachable, the client secret present. Госуслуги (ESIA): the authorization and token
+endpoints reachable; our certificate and key read, paired (a test message signed and
+verified), in date; the ``client_certificate_hash`` ESIA will see; ESIA's token certificate
+read, in date, of an algorithm we verify. Any other kind: its probe and what it needs from
+the environment.
+
+The check takes a configuration as a parameter — a draft or an unsaved edit is checked
+before it is published, not only the served one — and never raises for what it finds: each
+finding is an item that passed, passed with a warning, or failed with what to do. Every call
+out has a short timeout and the whole check a bound (``TOTAL_SECONDS``): the calls run side
+by side in threads that the check stops waiting for at the bound, so a provider that hangs,
+or trickles its answer a byte at a time, is a failed item in seconds, never a 500 or a
+killed worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import NameOID
+from flask import current_app, has_app_context
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
+
+from app import audit
+from app.settings import SettingsError, secret
+from app.tenants.schema import Emulator
+
+from .base import provider_class
+from .deadline import Deadline
+from .esia.gost import certificate_hash, make_signer, make_verifier, openssl_available
+
+# A call gets at most this long (and no longer than the region's own timeout); the whole
+# check at most TOTAL_SECONDS, well under gunicorn's worker timeout.
+CALL_SECONDS = 3.0
+TOTAL_SECONDS = 8.0
+# A certificate that ends sooner than this is a warning: time to order the next one.
+EXPIRY_WARNING = timedelta(days=30)
+# What a discovery document or a key set may weigh; what a key or certificate file may.
+MAX_BODY = 512 * 1024
+MAX_FILE = 256 * 1024
+READ_SIZE = 16 * 1024
+# Statuses with which a gateway says that the service behind it is down.
+DOWN_STATUSES = frozenset({502, 503, 504})
+USER_AGENT = "myschool-portal (provider check)"
+PAIR_MESSAGE = b"myschool: provider check, does this key belong to this certificate?"
+
+logger = logging.getLogger(__name__)
+
+GOST_256 = "1.2.643.7.1.1.1.1"
+GOST_512 = "1.2.643.7.1.1.1.2"
+KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
+
+NAMES = {
+    "discovery": "Документ discovery",
+    "issuer": "Издатель (issuer)",
+    "jwks": "Ключи подписи (JWKS)",
+    "algorithms": "Алгоритмы подписи токенов",
+    "authorization_endpoint": "Адрес авторизации",
+    "token_endpoint": "Адрес выдачи токенов",
+    "userinfo_endpoint": "Адрес сведений о пользователе",
+    "client_secret": "Секрет клиента",
+    "client_certificate": "Сертификат портала",
+    "private_key": "Закрытый ключ портала",
+    "key_pair": "Ключ и сертификат — пара",
+    "certificate_hash": "Отпечаток сертификата для ЕСИА",
+    "provider_certificate": "Сертификат ЕСИА для проверки токенов",
+    "endpoint": "Адрес поставщика",
+    "environment": "Настройки окружения",
+    "kind": "Вид поставщика",
+    "check": "Проверка",
+}
+WHAT_IS_CHECKED = {
+    "oidc": (
+        "документ discovery и издатель в нём, набор ключей (JWKS) и алгоритмы подписи, "
+        "адреса авторизации, выдачи токенов и сведений о пользователе, секрет клиента"
+    ),
+    "esia": (
+        "адреса авторизации и выдачи токенов; сертификат и закрытый ключ портала (читаются, "
+        "составляют пару, не истекли), отпечаток сертификата, который увидит ЕСИА; "
+        "сертификат ЕСИА для проверки токенов"
+    ),
+}
+
+
+# --- what a check gives -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    """One thing checked: ``key`` is a stable code, ``name`` and ``detail`` are Russian. A
+    warning is an item that passed with something to see to soon."""
+
+    key: str
+    name: str
+    ok: bool
+    detail: str
+    warning: bool = False
+
+    @property
+    def status(self) -> str:
+        if not self.ok:
+            return "failed"
+        return "warning" if self.warning else "passed"
+
+
+@dataclass(frozen=True)
+class ProviderCheck:
+    kind: str
+    items: tuple[CheckItem, ...]
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Every item passed (warnings allowed): the configuration may go live."""
+        return bool(self.items) and all(item.ok for item in self.items)
+
+    @property
+    def failed(self) -> tuple[CheckItem, ...]:
+        return tuple(item for item in self.items if not item.ok)
+
+    @property
+    def warnings(self) -> tuple[CheckItem, ...]:
+        return tuple(item for item in self.items if item.ok and item.warning)
+
+    def item(self, key: str) -> CheckItem:
+        for item in self.items:
+            if item.key == key:
+                return item
+        raise KeyError(key)
+
+
+def passed(key: str, detail: str, *, warning: bool = False) -> CheckItem:
+    return CheckItem(key, NAMES[key], True, detail, warning)
+
+
+def failed(key: str, detail: str) -> CheckItem:
+    return CheckItem(key, NAMES[key], False, detail)
+
+
+def what_is_checked(kind: str) -> str:
+    return WHAT_IS_CHECKED.get(kind, "адрес поставщика и настройки окружения")
+
+
+# --- calls out, each bounded ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a URL answered: a status (and the body, when asked for), or why nothing came."""
+
+    url: str
+    status: int | None = None
+    body: bytes = b""
+    problem: str | None = None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (requests → urllib3 → socket)."""
+    seen, queue = set(), [exc]
+    while queue:
+        current = queue.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        queue += [e for e in (*inner, *current.args) if isinstance(e, BaseException)]
+
+
+def _why(exc: BaseException, url: str, seconds: float) -> str:
+    """Why ``url`` gave no answer, and what to do, in Russian."""
+    host = urlsplit(url).hostname or url
+    causes = list(_chain(exc))
+
+    def caused_by(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(cause, kinds) for cause in causes)
+
+    if caused_by(requests.exceptions.SSLError):
+        return (
+            f"не удалось установить защищённое соединение с {host} (ошибка TLS): сертификат "
+            "сервера не прошёл проверку или сервер не говорит по HTTPS. Проверьте адрес и что "
+            f"на серверах портала есть корневой сертификат, которым подписан сертификат {host}."
+        )
+    if caused_by(socket.gaierror, urllib3.exceptions.NameResolutionError):
+        return (
+            f"имя {host} не найдено в DNS. Проверьте, что адрес в настройках написан верно и "
+            "что DNS-серверы портала знают это имя."
+        )
+    # Before timeouts: urllib3 counts a refused connection among them.
+    if caused_by(ConnectionRefusedError):
+        return (
+            f"{host} отклонил соединение: по этому адресу и порту запросы никто не принимает. "
+            "Проверьте адрес и порт в настройках."
+        )
+    if caused_by(requests.Timeout, TimeoutError, urllib3.exceptions.TimeoutError):
+        return (
+            f"{host} не ответил за {seconds:g} с. Поставщик перегружен или недоступен из сети "
+            "портала: проверьте доступ с серверов портала (межсетевой экран, прокси) и "
+            "повторите проверку позже."
+        )
+    if caused_by(requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                 requests.exceptions.InvalidSchema):  # fmt: skip
+        return "адрес записан неверно: нужен полный адрес, начинающийся с https://."
+    return f"нет соединения с {host}. Проверьте адрес в настройках и доступ к нему из сети портала."
+
+
+def _read(response: requests.Response, deadline: Deadline) -> bytes:
+    """The body, a read at a time, each read given only the time left: a body trickled a
+    byte at a time still ends at the deadline."""
+    chunks, size = [], 0
+    while True:
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(deadline.check())
+        chunk = response.raw.read1(READ_SIZE, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+        deadline.check()
+
+
+def fetch(url: str, *, check: Deadline, call_seconds: float, body: bool = True) -> Answer:
+    """A GET of ``url`` within ``call_seconds`` and what is left of the check. Redirects are
+    not followed: any answer is an answer."""
+    seconds = min(call_seconds, max(check.left(), 0.0))
+    if seconds <= 0:
+        return Answer(url, problem="не проверено: время, отведённое проверке, вышло.")
+    this_call = Deadline(seconds)
+    try:
+        with requests.Session() as http:
+            http.headers["User-Agent"] = USER_AGENT
+            response = http.get(url, timeout=(seconds, seconds), stream=True, allow_redirects=False)
+            with response:
+                content = _read(response, this_call) if body else b""
+    except _TooLarge:
+        return Answer(url, problem=f"ответ больше {MAX_BODY // 1024} КБ: это не то, что ждали.")
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        return Answer(url, problem=_why(exc, url, seconds))
+    return Answer(url, response.status_code, content)
+
+
+class Calls:
+    """Calls that run side by side, each in a thread, started at once and collected within
+    what the check has left. A call still running then (a server that trickles even its
+    headers) is given up: a failed item, and its thread ends on its own."""
+
+    def __init__(self, urls: Mapping[str, str | None], check: Deadline, call: float,
+                 *, bodies: frozenset[str] = frozenset()):  # fmt: skip
+        self.urls = {name: url for name, url in urls.items() if url}
+        self.check, self.futures = check, {}
+        if not self.urls:
+            return
+        pool = ThreadPoolExecutor(max_workers=len(self.urls), thread_name_prefix="provider-check")
+        for name, url in self.urls.items():
+            self.futures[name] = pool.submit(
+                fetch, url, check=check, call_seconds=call, body=name in bodies
+            )
+        pool.shutdown(wait=False)
+
+    def answers(self) -> dict[str, Answer]:
+        wait_for(self.futures.values(), timeout=max(self.check.left(), 0.0) + 0.5)
+        answers = {}
+        for name, future in self.futures.items():
+            url = self.urls[name]
+            if not future.done():
+                answers[name] = Answer(url, problem="не ответил за время, отведённое проверке.")
+                continue
+            try:
+                answers[name] = future.result()
+            except Exception as exc:  # whatever went wrong is a finding, never a 500
+                answers[name] = Answer(url, problem=_why(exc, url, 0))
+        return answers
+
+
+def _reachable(key: str, url: str | None, answer: Answer | None) -> CheckItem:
+    """Any HTTP answer counts (an endpoint asked without parameters answers with an error),
+    except a gateway saying that the service behind it is down."""
+    if url is None or answer is None:
+        return failed(key, "Адрес неизвестен: его нет ни в настройках, ни в документе discovery.")
+    if answer.problem:
+        return failed(key, f"{url}: {answer.problem}")
+    if answer.status in DOWN_STATUSES:
+        return failed(key, (
+            f"{url} отвечает «HTTP {answer.status}»: сервис поставщика сейчас недоступен. "
+            "Повторите проверку позже; если так и останется, обратитесь к поставщику."
+        ))  # fmt: skip
+    return passed(key, f"{url} отвечает (HTTP {answer.status}).")
+
+
+# --- OpenID Connect ---------------------------------------------------------------------------
+
+
+def _json_object(answer: Answer) -> tuple[dict | None, str | None]:
+    if answer.problem:
+        return None, answer.problem
+    if answer.status != 200:
+        return None, f"отвечает HTTP {answer.status} вместо 200."
+    try:
+        document = json.loads(answer.body)
+    except ValueError:
+        return None, "ответ — не JSON."
+    if not isinstance(document, dict):
+        return None, "ответ — не объект JSON."
+    return document, None
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _endpoint(config, document: dict | None, name: str) -> str | None:
+    """The configured address, else the discovery document's."""
+    value = getattr(config, name, None) or (document or {}).get(name)
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value
+    return None
+
+
+def _discovery_items(config, check: Deadline, call: float) -> tuple[list[CheckItem], dict | None]:
+    if not config.discovery_url:
+        return [
+            passed("discovery", "Не используется: адреса поставщика заданы в настройках явно."),
+            passed("issuer", (
+                f"Задан в настройках: {config.issuer}. Документа discovery, чтобы сверить его, "
+                "нет; при входе издатель сверяется с каждым токеном."
+            )),
+        ], None  # fmt: skip
+    url = config.discovery_url
+    document, problem = _json_object(
+        Calls({"d": url}, check, call, bodies=frozenset({"d"})).answers()["d"]
+    )
+    if problem:
+        return [
+            failed("discovery", (
+                f"{url}: {problem} Без него неизвестны адреса поставщика: проверьте discovery_url "
+                "и доступ к нему."
+            )),
+            failed("issuer", "Не проверен: документ discovery не получен."),
+        ], None  # fmt: skip
+    found = document.get("issuer")
+    if found == config.issuer:
+        issuer = passed("issuer", f"Совпадает с настройками: {config.issuer}.")
+    else:
+        issuer = failed("issuer", (
+            f"Документ discovery называет издателем «{_short(found)}», а в настройках — "
+            f"«{config.issuer}»: вход будет отклонён. Исправьте issuer (он должен совпадать до "
+            "знака, включая «/» в конце) или проверьте, что discovery_url ведёт к нужному "
+            "поставщику."
+        ))  # fmt: skip
+    return [passed("discovery", f"Получен с {url}."), issuer], document
+
+
+def _keys_item(url: str | None, answer: Answer | None) -> tuple[CheckItem, list[dict] | None]:
+    """The key set fetched and read as our login reads it; its keys as the provider wrote them."""
+    if url is None or answer is None:
+        return failed("jwks", (
+            "Адрес набора ключей неизвестен: его нет ни в настройках (jwks_uri), ни в "
+            "документе discovery."
+        )), None  # fmt: skip
+    document, problem = _json_object(answer)
+    if problem:
+        return failed("jwks", f"{url}: {problem}"), None
+    if not document.get("keys"):
+        return failed("jwks", f"{url}: в наборе нет ни одного ключа."), None
+    try:
+        keys = KeySet.import_key_set(document)
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        return failed("jwks", (
+            f"{url}: набор ключей не читается ({type(exc).__name__}). Проверьте, что адрес "
+            "ведёт к JWKS поставщика."
+        )), None  # fmt: skip
+    kinds = ", ".join(sorted({key.key_type for key in keys.keys}))
+    raw = [key for key in document.get("keys", []) if isinstance(key, dict)]
+    return passed("jwks", f"Получен с {url}: ключей {len(keys.keys)} ({kinds})."), raw
+
+
+def _fits(key: Mapping[str, Any], algorithm: str) -> bool:
+    """Whether a JWK can check a signature made with ``algorithm``."""
+    if key.get("use") not in (None, "sig") or key.get("alg") not in (None, algorithm):
+        return False
+    if key.get("kty") != KEY_TYPES.get(algorithm):
+        return False
+    return key.get("kty") != "EC" or key.get("crv") == "P-256"
+
+
+def _algorithms_item(config, document: dict | None, keys: list[dict] | None) -> CheckItem:
+    """The algorithms both the provider announces and we accept, each with a key to check it."""
+    accepted = list(config.id_token_algorithms)
+    announced = (document or {}).get("id_token_signing_alg_values_supported")
+    if isinstance(announced, list) and all(isinstance(a, str) for a in announced):
+        candidates = [a for a in accepted if a in announced]
+        source = "объявлены поставщиком и разрешены порталом"
+        if not candidates:
+            return failed("algorithms", (
+                f"Поставщик подписывает токены алгоритмами {_short(', '.join(announced))}, а "
+                f"портал принимает только {', '.join(accepted)}: вход будет отклонён. Добавьте "
+                "общий алгоритм в id_token_algorithms в regions.yaml."
+            ))  # fmt: skip
+    else:
+        candidates, source = accepted, "разрешены в настройках портала"
+    if keys is None:
+        return failed("algorithms", "Не проверены: набор ключей (JWKS) не получен.")
+    keyed = [a for a in candidates if any(_fits(key, a) for key in keys)]
+    missing = [a for a in candidates if a not in keyed]
+    if not keyed:
+        return failed("algorithms", (
+            f"В наборе ключей нет ключа ни для одного из алгоритмов {', '.join(candidates)} "
+            f"({source}): подпись токенов не пройдёт проверку. Проверьте jwks_uri и "
+            "id_token_algorithms или попросите поставщика опубликовать ключ."
+        ))  # fmt: skip
+    if missing:
+        return passed("algorithms", (
+            f"Ключи есть для {', '.join(keyed)}, для {', '.join(missing)} ключа нет: токены, "
+            "подписанные так, будут отклонены. Уберите этот алгоритм из id_token_algorithms, "
+            "если поставщик им не подписывает."
+        ), warning=True)  # fmt: skip
+    return passed("algorithms", f"{', '.join(keyed)} ({source}): ключи для проверки есть.")
+
+
+def _secret_item(config, env: Mapping[str, str]) -> CheckItem:
+    variable = config.client_secret_env
+    if not variable:
+        return passed("client_secret", "Не нужен: портал обращается к поставщику без секрета.")
+    try:
+        found = secret(env, variable)
+    except SettingsError:
+        if env.get(variable) and env.get(f"{variable}_FILE"):
+            return failed(
+                "client_secret", f"Заданы и {variable}, и {variable}_FILE: оставьте одно."
+            )
+        return failed("client_secret", (
+            f"Файл, названный в {variable}_FILE, не читается: проверьте путь и права на него."
+        ))  # fmt: skip
+    if not found:
+        return failed("client_secret", (
+            f"Переменная окружения {variable} (или {variable}_FILE) на серверах портала не "
+            "задана: задайте в ней секрет клиента, выданный поставщиком."
+        ))  # fmt: skip
+    return passed("client_secret", f"Задан ({variable}).")
+
+
+def _check_oidc(config, env: Mapping[str, str], check: Deadline, call: float,
+                now: datetime) -> list[CheckItem]:  # fmt: skip
+    items, document = _discovery_items(config, check, call)
+    names = ("jwks_uri", "authorization_endpoint", "token_endpoint", "userinfo_endpoint")
+    urls = {name: _endpoint(config, document, name) for name in names}
+    answers = Calls(urls, check, call, bodies=frozenset({"jwks_uri"})).answers()
+    keys_item, keys = _keys_item(urls["jwks_uri"], answers.get("jwks_uri"))
+    items += [keys_item, _algorithms_item(config, document, keys)]
+    for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint"):
+        if name != "userinfo_endpoint" or urls[name]:  # userinfo is optional
+            items.append(_reachable(name, urls[name], answers.get(name)))
+    items.append(_secret_item(config, env))
+    return items
+
+
+# --- Госуслуги (ESIA) -------------------------------------------------------------------------
+
+
+def _read_file(env: Mapping[str, str], variable: str, what: str) -> tuple[bytes | None, str]:
+    """The file the variable names, or why not (in Russian, with what to do)."""
+    path = env.get(variable)
+    if not path:
+        return None, (
+            f"Переменная окружения {variable} на серверах портала не задана: укажите в ней путь "
+            f"к файлу {what}."
+        )
+    try:
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_FILE + 1)
+    except OSError as exc:
+        reason = "файла нет" if isinstance(exc, FileNotFoundError) else "файл не читается"
+        return None, f"{variable}: по указанному пути {reason}. Проверьте путь и права на файл."
+    if len(data) > MAX_FILE:
+        return None, f"{variable}: файл больше {MAX_FILE // 1024} КБ — это не файл {what}."
+    return data, ""
+
+
+def _certificate(data: bytes, variable: str) -> tuple[x509.Certificate | None, str]:
+    """A PEM certificate (our signer and ESIA's checks read PEM), or why not."""
+    try:
+        return x509.load_pem_x509_certificate(data), ""
+    except ValueError:
+        pass
+    try:
+        x509.load_der_x509_certificate(data)
+    except ValueError:
+        return None, f"{variable}: в файле не сертификат X.509."
+    return None, (
+        f"{variable}: сертификат в формате DER, а портал читает PEM. Переведите его: "
+        "openssl x509 -inform DER -in файл.cer -out cert.pem."
+    )
+
+
+def _dates(cert: x509.Certificate, now: datetime) -> tuple[bool, bool, str]:
+    """(in date, ends soon, the dates in words)."""
+    ends, starts = cert.not_valid_after_utc, cert.not_valid_before_utc
+    if ends < now:
+        return False, False, f"истёк {ends:%d.%m.%Y}"
+    if starts > now:
+        return False, False, f"начнёт действовать только {starts:%d.%m.%Y}"
+    if ends - now < EXPIRY_WARNING:
+        return True, True, f"действует до {ends:%d.%m.%Y}, осталось дней: {(ends - now).days}"
+    return True, False, f"действует до {ends:%d.%m.%Y}"
+
+
+def _our_certificate(config, env, now) -> tuple[CheckItem, bytes | None]:
+    """Our certificate (its PEM when it reads), GOST R 34.10-2012 256-bit, in date."""
+    variable = config.client_certificate_file_env
+    data, problem = _read_file(env, variable, "сертификата портала")
+    if data is None:
+        return failed("client_certificate", problem), None
+    cert, problem = _certificate(data, variable)
+    if cert is None:
+        return failed("client_certificate", problem), None
+    algorithm = cert.public_key_algorithm_oid.dotted_string
+    if algorithm != GOST_256:
+        size = "на 512 бит" if algorithm == GOST_512 else "не по ГОСТ Р 34.10-2012"
+        return failed("client_certificate", (
+            f"{variable}: ключ сертификата {size}, а ЕСИА принимает только ГОСТ Р 34.10-2012 "
+            "с ключом 256 бит: нужен такой сертификат."
+        )), data  # fmt: skip
+    in_date, soon, dates = _dates(cert, now)
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    owner = _short(names[0].value, 100) if names else "без имени"
+    about = f"{variable}: ГОСТ Р 34.10-2012 (256 бит), «{owner}», {dates}."
+    renew = (
+        f" Выпустите новый сертификат, зарегистрируйте его для системы {config.client_id} на "
+        f"технологическом портале ЕСИА и укажите путь к нему в {variable}."
+    )
+    if not in_date:
+        return failed("client_certificate", about + renew), data
+    if soon:
+        return passed("client_certificate", about + renew, warning=True), data
+    return passed("client_certificate", about), data
+
+
+def _our_key(config, env) -> tuple[CheckItem, Any]:
+    """Our private key, read by the signer the region uses."""
+    variable = config.private_key_file_env
+    data, problem = _read_file(env, variable, "закрытого ключа портала")
+    if data is None:
+        return failed("private_key", problem), None
+    if config.signer == "openssl" and not openssl_available():
+        return failed("private_key", (
+            "На сервере нет модуля ГОСТ для OpenSSL (пакет libengine-gost-openssl): установите "
+            "его или выберите signer: python."
+        )), None  # fmt: skip
+    try:
+        signer = make_signer(config.signer, data)
+    except Exception:  # whatever the file holds, a finding
+        return failed("private_key", (
+            f"{variable}: не читается как закрытый ключ ГОСТ Р 34.10-2012 (256 бит) в PEM без "
+            "пароля."
+        )), None  # fmt: skip
+    return passed("private_key", f"{variable}: читается, ГОСТ Р 34.10-2012 (256 бит)."), signer
+
+
+def _pair_item(config, signer, cert_pem: bytes | None) -> CheckItem:
+    """The key signs, the certificate verifies: they are one pair, as ESIA will find."""
+    if signer is None or cert_pem is None:
+        return failed("key_pair", "Не проверено: ключ или сертификат не прочитан.")
+    try:
+        pairs = make_verifier().verify(cert_pem, PAIR_MESSAGE, signer.sign(PAIR_MESSAGE))
+    except Exception:  # a signer or verifier that fails is a finding
+        pairs = False
+    if not pairs:
+        return failed("key_pair", (
+            f"Подпись ключа из {config.private_key_file_env} не проверяется сертификатом из "
+            f"{config.client_certificate_file_env}: это ключ и сертификат разных пар, и ЕСИА "
+            "отклонит вход (ESIA-007053). Укажите ключ, на который выпущен сертификат."
+        ))  # fmt: skip
+    return passed("key_pair", "Тестовое сообщение подписано ключом и проверено сертификатом.")
+
+
+def _hash_item(config, cert_pem: bytes | None) -> CheckItem:
+    if cert_pem is None:
+        return failed("certificate_hash", "Не вычислен: сертификат портала не прочитан.")
+    return passed("certificate_hash", (
+        f"ЕСИА получит client_certificate_hash {certificate_hash(cert_pem)}. Он должен "
+        "совпадать с отпечатком сертификата, зарегистрированного для системы "
+        f"{config.client_id} на технологическом портале ЕСИА."
+    ))  # fmt: skip
+
+
+def _esia_certificate(config, env: Mapping[str, str], now: datetime) -> CheckItem:
+    """ESIA's certificate: read, in date, with a key our token check uses (RSA, RS256)."""
+    variable = config.provider_certificate_file_env
+    data, problem = _read_file(env, variable, "сертификата ЕСИА")
+    if data is None:
+        return failed("provider_certificate", problem)
+    cert, problem = _certificate(data, variable)
+    if cert is None:
+        return failed("provider_certificate", problem)
+    try:
+        public = cert.public_key()
+    except UnsupportedAlgorithm:
+        public = None
+    if not isinstance(public, rsa.RSAPublicKey):
+        kind = "ECDSA" if isinstance(public, ec.EllipticCurvePublicKey) else "не RSA"
+        if cert.public_key_algorithm_oid.dotted_string in (GOST_256, GOST_512):
+            kind = "ГОСТ Р 34.10-2012"
+        return failed("provider_certificate", (
+            f"{variable}: ключ сертификата — {kind}, а портал проверяет подпись токенов ЕСИА "
+            "алгоритмом RS256 (RSA). Возьмите сертификат ЕСИА для RS256 на технологическом "
+            "портале."
+        ))  # fmt: skip
+    try:
+        RSAKey.import_key(public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    except (JoseError, ValueError, TypeError):
+        return failed("provider_certificate", f"{variable}: ключ не читается как ключ RSA.")
+    if "RS256" not in config.token_algorithms:
+        return failed("provider_certificate", (
+            f"{variable}: ключ RSA, но RS256 нет в token_algorithms: добавьте его, иначе токены "
+            "ЕСИА не пройдут проверку."
+        ))  # fmt: skip
+    in_date, soon, dates = _dates(cert, now)
+    about = f"{variable}: RSA {public.key_size} бит, токены RS256, {dates}."
+    if not in_date:
+        return failed("provider_certificate", about + (
+            " Возьмите действующий сертификат ЕСИА на технологическом портале."
+        ))  # fmt: skip
+    if soon:
+        return passed("provider_certificate", about + (
+            " Скоро понадобится новый: возьмите его на технологическом портале ЕСИА."
+        ), warning=True)  # fmt: skip
+    return passed("provider_certificate", about)
+
+
+def _check_esia(config, env: Mapping[str, str], check: Deadline, call: float,
+                now: datetime) -> list[CheckItem]:  # fmt: skip
+    base = config.base_url.rstrip("/")
+    urls = {"authorization_endpoint": base + config.authorize_path,
+            "token_endpoint": base + config.token_path}  # fmt: skip
+    calls = Calls(urls, check, call)  # under way while the files are read
+    certificate, cert_pem = _our_certificate(config, env, now)
+    key, signer = _our_key(config, env)
+    local = [
+        certificate,
+        key,
+        _pair_item(config, signer, cert_pem),
+        _hash_item(config, cert_pem),
+        _esia_certificate(config, env, now),
+    ]
+    answers = calls.answers()
+    return [*(_reachable(name, url, answers.get(name)) for name, url in urls.items()), *local]
+
+
+# --- any other kind ---------------------------------------------------------------------------
+
+
+def _check_other(config, env: Mapping[str, str], check: Deadline, call: float,
+                 now: datetime) -> list[CheckItem]:  # fmt: skip
+    """A kind without a check of its own: its probe answers, its environment is complete."""
+    provider = provider_class(config.kind)
+    if provider is None:
+        return [failed("kind", f"Портал не умеет работать с поставщиком вида «{config.kind}».")]
+    target = provider.probe(config)
+    if target is None:
+        reach = passed("endpoint", "Внешнего сервиса нет: проверять нечего.")
+    else:
+        url, need_ok = target
+        answer = Calls({"endpoint": url}, check, call).answers()["endpoint"]
+        reach = _reachable("endpoint", url, answer)
+        if reach.ok and need_ok and answer.status != 200:
+            reach = failed("endpoint", f"{url} отвечает HTTP {answer.status} вместо 200.")
+    problems = provider.environment_problems(config, env)
+    if problems:
+        return [reach, failed("environment", "; ".join(problems))]
+    return [reach, passed("environment", "Всё нужное задано.")]
+
+
+# The checks by kind; a kind without one gets its probe and its environment checked.
+CHECKS: dict[str, Callable[..., list[CheckItem]]] = {"oidc": _check_oidc, "esia": _check_esia}
+
+
+# --- the check --------------------------------------------------------------------------------
+
+
+def _as_served(provider_config):
+    """The provider block as this deployment would serve it: in development and tests,
+    pointed at the emulator like every served version."""
+    if has_app_context():
+        emulator = Emulator.from_config(current_app.config)
+        if emulator is not None:
+            return provider_config.emulated(emulator)
+    return provider_config
+
+
+def check_provider(
+    config,
+    environ: Mapping[str, str],
+    *,
+    now: datetime | None = None,
+    seconds: float = TOTAL_SECONDS,
+) -> ProviderCheck:
+    """Check the identity provider of ``config`` — a region's configuration as
+    ``versions.at`` gives it (served, saved or a draft), or its ``identity_provider`` block —
+    with the secrets and key files ``environ`` names. Takes at most ``seconds`` for the calls
+    out (and a moment for the local files); never raises for what it finds."""
+    started = time.monotonic()
+    provider = _as_served(getattr(config, "identity_provider", config))
+    check = Deadline(seconds)
+    call = min(CALL_SECONDS, provider.timeout_seconds)
+    run = CHECKS.get(provider.kind, _check_other)
+    try:
+        items = run(provider, environ, check, call, now or datetime.now(UTC))
+    except Exception:  # a check that breaks is a failed check, never a 500 in a publication
+        logger.exception("the check of %s's provider broke", provider.kind)
+        items = [failed("check", (
+            "Проверку не удалось довести до конца из-за ошибки портала. Повторите её; если "
+            "ошибка повторится, сообщите оператору портала."
+        ))]  # fmt: skip
+    return ProviderCheck(provider.kind, tuple(items), seconds=time.monotonic() - started)
+
+
+# --- one check at a time per region, and the audited override ---------------------------------
+
+
+class CheckRunning(Exception):
+    """This region's provider is being checked by another request of this process."""
+
+
+_running: set[str] = set()
+_running_lock = threading.Lock()
+
+
+def check_region_provider(tenant, environ: Mapping[str, str]) -> ProviderCheck:
+    """The served configuration's check, one at a time per region in this process: a double
+    submit or a second administrator gets :class:`CheckRunning` rather than tying up another
+    worker thread for the same answer."""
+    with _running_lock:
+        if tenant.slug in _running:
+            raise CheckRunning(tenant.slug)
+        _running.add(tenant.slug)
+    try:
+        return check_provider(tenant.config, environ)
+    finally:
+        with _running_lock:
+            _running.discard(tenant.slug)
+
+
+def record_override(
+    tenant_slug: str, check: ProviderCheck, author, reason: str, *, commit: bool = True
+) -> None:
+    """Audit that ``author`` puts a configuration live although its provider check failed:
+    which items failed, and the reason given. ValueError when the check passed (nothing to
+    override) or no reason is given. ``commit=False`` leaves the row in the caller's
+    transaction (it stands or falls with the publication)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("overriding the provider check needs a reason")
+    if check.passed:
+        raise ValueError("the provider check passed: there is nothing to override")
+    audit.record(
+        "provider_check_overridden",
+        tenant=tenant_slug,
+        actor_id=getattr(author, "id", None),
+        commit=commit,
+        provider=check.kind,
+        failed=[f"{item.name}: {item.detail}" for item in check.failed],
+        reason=reason[:500],
+    )
