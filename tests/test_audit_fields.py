@@ -626,3 +626,36 @@ def test_the_migration_finds_the_subjects_of_events_kept_before_it(app):
     assert [tuple(row) for row in rows] == [("trusted_invited", 7, None),
                                             ("consent_given", None, 11),
                                             ("account_erased", None, None)]  # fmt: skip
+
+
+def test_the_operator_exports_several_regions_from_the_command_line(app, people, tmp_path):
+    """The portal's operator (no web role spans regions) filters by region: one, several or
+    every region, masked as on the page, and the export is itself recorded."""
+    correct_parent(app, people)
+    with app.app_context():
+        audit.record("logout", tenant="mosreg")
+        audit.record("logout", tenant="moscow")
+        db.session.commit()
+    runner = app.test_cli_runner()
+
+    def exported(*args: str) -> list[list[str]]:
+        target = tmp_path / "audit.csv"
+        result = runner.invoke(args=["audit", "export", "--output", str(target), *args])
+        assert result.exit_code == 0, result.output
+        text_ = target.read_text(encoding="utf-8")
+        assert text_.startswith("\ufeff")
+        return list(csv.reader(io.StringIO(text_.lstrip("\ufeff")), delimiter=";"))
+
+    both = exported("--region", "kaluga", "--region", "mosreg")
+    regions = {row[1] for row in both[1:]}
+    assert regions == {"Калуга и Калужская область", "Московская область"}
+    assert "Москва" not in regions
+    corrected = [row for row in both[1:] if row[2] == "Школа исправила запись"]
+    assert len(corrected) == 1 and "***-***-***" in corrected[0][6]
+    assert OLD_SNILS not in json.dumps(both, ensure_ascii=False)
+    every = exported("--kind", "logout")
+    assert sorted(row[1] for row in every[1:]) == ["Москва", "Московская область"]
+    recorded = events(app, "audit_exported")[-2:]
+    assert [event.actor_id for event in recorded] == [None, None]
+    assert "регионы: kaluga, mosreg" in recorded[0].detail["filters"]
+    assert runner.invoke(args=["audit", "export", "--region", "nowhere"]).exit_code == 2
