@@ -26,6 +26,15 @@ bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(_number("WORKERS", 2 * multiprocessing.cpu_count() + 1))
 threads = int(_number("THREADS", 1))
 
+
+def on_starting(server):
+    """A missing or bad setting stops the start in the master, in one line (app/startup.py),
+    before any worker boots."""
+    from app.startup import check_settings
+
+    check_settings()
+
+
 login_deadline = _number("LOGIN_DEADLINE_SECONDS", 10.0)
 timeout = int(max(30, 3 * login_deadline))
 graceful_timeout = 30

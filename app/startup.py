@@ -8,6 +8,7 @@ master stops instead of restarting workers forever. A command (``flask db upgrad
 
 from __future__ import annotations
 
+import os
 import sys
 
 from flask import Flask
@@ -31,6 +32,21 @@ def start() -> Flask:
     try:
         return create_app()
     except (SettingsError, ConfigError) as error:
+        say(str(error))
+        raise SystemExit(CANNOT_START) from None
+
+
+def check_settings() -> None:
+    """The settings alone, before any worker boots (gunicorn's master calls this): a missing
+    or bad one stops the start here in one line. Left to the workers, several of them fail at
+    once, and gunicorn's master reports that with a traceback of its own."""
+    from pathlib import Path
+
+    from app.settings import from_environ
+
+    try:
+        from_environ(os.environ, Path(Flask("app").instance_path))
+    except SettingsError as error:
         say(str(error))
         raise SystemExit(CANNOT_START) from None
 

@@ -32,6 +32,29 @@ def test_a_missing_secret(tmp_path):
     assert_said(result, 3, "SECRET_KEY must be set outside development (PORTAL_ENV)")
 
 
+def test_gunicorn_with_a_missing_secret_says_one_line_and_boots_no_worker(tmp_path):
+    """Checked in gunicorn's master before any worker boots: five workers failing at once
+    made its master print a traceback of its own (a race between them)."""
+    environ = {
+        **os.environ,
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": "",
+        "WORKERS": "5",
+        "PORT": "0",
+        "LOG_FORMAT": "text",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}",
+    }
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    result = subprocess.run(  # noqa: S603
+        [gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
+    mine = [line for line in result.stderr.splitlines() if line.startswith("myschool:")]
+    assert mine == ["myschool: SECRET_KEY must be set outside development (PORTAL_ENV)"]
+
+
 def test_an_unreadable_secret_file(tmp_path):
     result = flask("db", "upgrade", PORTAL_ENV="production", SECRET_KEY="",
                    SECRET_KEY_FILE=str(tmp_path / "absent"))  # fmt: skip
