@@ -35,9 +35,14 @@ SIZES = [int(n) for n in os.environ.get("BENCH_REGISTRY_SIZES", "20000,200000,10
 REGION = "mosreg"
 
 
+def server_url() -> str:
+    """The server's address as libpq takes it."""
+    return SERVER.replace("postgresql+psycopg://", "postgresql://")
+
+
 def _database(name: str) -> tuple[str, str]:
     """(the SQLAlchemy URL of a new database ``name``, the libpq URL of the server)."""
-    server = SERVER.replace("postgresql+psycopg://", "postgresql://")
+    server = server_url()
     with psycopg.connect(server, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
         connection.execute(f'CREATE DATABASE "{name}"')
