@@ -592,59 +592,33 @@ def fail(
     where = [JOB.c.id == job_id, JOB.c.state.in_(RUNNING)]
     if worker is not None:
         where.append(JOB.c.worker == worker)
-    if condition is not None:
-        where.append(condition)
     technical = _technical(error)
-    ended = db.session.execute(
-        update(JOB)
-        .where(*where)
-        .values(
-            state=FAILED,
-            running_tenant=None,
-            failure=failure,
-            error=technical,
-            finished_at=utcnow(),
-            step="",
-        )
-    )
-    if ended.rowcount != 1:
-        db.session.rollback()
-        return False
-    job = db.session.get(RegistryImport, job_id)
-    audit.record(
-        "registry_import_failed",
-        tenant=job.tenant,
-        commit=False,
-        job=job_id,
-        source=job.source,
-        detail=f"{failure}: {technical}" if technical else failure,
-    )
-    db.session.commit()
-    cleanup(job_id)
-    return True
+    ended = {"state": FAILED, "running_tenant": None, "failure": failure, "error": technical,
+             "step": ""}  # fmt: skip
+    detail = f"{failure}: {technical}" if technical else failure
+    return _end(job_id, where, condition, ended, "registry_import_failed", None, detail)
 
 
 def discard(job_id: int, *, by_id: int | None, condition=None, reason: str = "") -> bool:
     """A checked job nobody will apply: its file deleted; False when it is not checked."""
     where = [JOB.c.id == job_id, JOB.c.state == CHECKED]
+    ended = {"state": DISCARDED, "failure": reason}
+    return _end(job_id, where, condition, ended, "registry_import_discarded", by_id, reason)
+
+
+def _end(job_id, where, condition, values, kind, actor_id, detail) -> bool:
+    """Move the job to its end state if it is still where ``where`` says (one statement, so
+    two workers or two clicks end it once), audit that, and delete its file and staged
+    records; False when someone else ended it first."""
     if condition is not None:
-        where.append(condition)
-    ended = db.session.execute(
-        update(JOB).where(*where).values(state=DISCARDED, failure=reason, finished_at=utcnow())
-    )
+        where = [*where, condition]
+    ended = db.session.execute(update(JOB).where(*where).values(**values, finished_at=utcnow()))
     if ended.rowcount != 1:
         db.session.rollback()
         return False
     job = db.session.get(RegistryImport, job_id)
-    audit.record(
-        "registry_import_discarded",
-        tenant=job.tenant,
-        actor_id=by_id,
-        commit=False,
-        job=job_id,
-        source=job.source,
-        detail=reason,
-    )
+    audit.record(kind, tenant=job.tenant, actor_id=actor_id, commit=False, job=job_id,
+                 source=job.source, detail=detail)  # fmt: skip
     db.session.commit()
     cleanup(job_id)
     return True
