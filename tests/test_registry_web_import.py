@@ -227,6 +227,8 @@ class Pause:
 
     def arm(self) -> None:
         self.armed, self.batches = True, 0
+        self.reached.clear()
+        self.gate.clear()
 
 
 # --- the 12 000-line file --------------------------------------------------------------------

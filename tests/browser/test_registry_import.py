@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 
 import pytest
 from playwright.sync_api import expect
 
-from app.schools import import_jobs, registry, staging
+from app.schools import import_jobs, registry
 from bench.registry_data import registry as synthetic_registry
 from tests.browser.test_layout import axe_script, layout, sign_in, verdict  # noqa: F401
 from tests.browser.test_scenarios import admin_login, walk  # noqa: F401  (walk: the fixture)
+from tests.test_registry_web_import import Pause
 
 KEYED = ("key", "school", "person", "guardian", "student")
 
@@ -33,30 +33,6 @@ def region_file() -> tuple[bytes, int, dict[str, int], set[int]]:
     adds = {"person": sum(r["type"] == "person" for r in records),
             "enrolment": sum(r["type"] == "enrolment" for r in records) - 1}  # fmt: skip
     return ("\n".join(lines) + "\n").encode(), len(lines), adds, {staff + 1, person + 1}
-
-
-class Pause:
-    """Holds the worker at the start of a batch of staged records until released."""
-
-    def __init__(self, monkeypatch, *, after_batches: int):
-        self.armed, self.batches, self.after = False, 0, after_batches
-        self.reached, self.gate = threading.Event(), threading.Event()
-        original = staging.write_rows
-
-        def write_rows(rows):
-            if self.armed:
-                self.batches += 1
-                if self.batches == self.after + 1:
-                    self.reached.set()
-                    self.gate.wait(60)
-            return original(rows)
-
-        monkeypatch.setattr(staging, "write_rows", write_rows)
-
-    def arm(self) -> None:
-        self.armed, self.batches = True, 0
-        self.reached.clear()
-        self.gate.clear()
 
 
 @pytest.fixture
