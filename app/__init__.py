@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import import_string
 
-from app import errors, health, logs, metrics, security, sessions, settings, tenants
+from app import errors, health, i18n, logs, metrics, security, sessions, settings, tenants
 from app.diary.charts import mark_badges
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.identity.types import format_snils, mask_date, mask_email, mask_phone, mask_snils
@@ -58,13 +57,6 @@ class RowIdConverter(IntegerConverter):
         super().__init__(url_map, **kwargs)
 
 
-def ru_date(value: date | str | None) -> str:
-    """A date, or an ISO date string, as Russians write it: 01.09.2026."""
-    if isinstance(value, str):
-        value = date.fromisoformat(value) if value else None
-    return value.strftime("%d.%m.%Y") if value else ""
-
-
 def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, Any] | None = None):
     """Build the app from ``environ`` (default: the process environment) and extra ``config``."""
     app = Flask(__name__, instance_relative_config=True)
@@ -80,6 +72,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     logs.init_app(app)
     metrics.init_app(app)
     tenants.init_app(app)
+    i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     db.init_app(app)
@@ -103,8 +96,8 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     app.jinja_env.filters["masked_email"] = mask_email
     app.jinja_env.filters["masked_phone"] = mask_phone
     app.jinja_env.filters["masked_date"] = mask_date
-    app.jinja_env.filters["ru_date"] = ru_date
-    # Moments in the region's own time zone (its `timezone`), in Russian.
+    app.jinja_env.filters["day"] = i18n.day
+    # Moments in the region's own time zone (its `timezone`), in the page's language.
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["mark_badges"] = mark_badges

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context
 
+from app import i18n
 from app.access.labels import FIELD_LABELS, ROLE_LABELS
 
 DEFAULT_TIMEZONE = "Europe/Moscow"
@@ -353,10 +354,6 @@ def problem_words(problem: str) -> str:
 
 # --- time in the region's zone ----------------------------------------------------------------
 
-MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-          "сентября", "октября", "ноября", "декабря")  # fmt: skip
-
-
 def zone() -> ZoneInfo:
     """The time zone of the request's region (Moscow time outside a region)."""
     tenant = g.get("tenant") if has_app_context() else None
@@ -402,7 +399,7 @@ def zone_words(name: str) -> str:
 
 
 def day_words(day: date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    return i18n.day_in_words(day)
 
 
 def local_time(value: datetime | str | None, tz: ZoneInfo | None = None) -> str:
@@ -410,13 +407,13 @@ def local_time(value: datetime | str | None, tz: ZoneInfo | None = None) -> str:
     moment = local(value, tz)
     if moment is None:
         return "—" if value is None else str(value)
-    return f"{day_words(moment.date())}, {moment:%H:%M}"
+    return i18n.moment(moment)
 
 
 def local_date(value: datetime | str | None, tz: ZoneInfo | None = None) -> str:
     """«23.11.2026»: the day it was in the region."""
     moment = local(value, tz)
-    return moment.strftime("%d.%m.%Y") if moment else "—"
+    return i18n.day(moment) if moment else "—"
 
 
 def today(tz: ZoneInfo | None = None) -> date:

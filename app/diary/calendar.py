@@ -10,9 +10,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from babel.dates import format_date
+
+from app import i18n
+
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
-MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-          "сентября", "октября", "ноября", "декабря")  # fmt: skip
 # Public holidays that fall in term time.
 HOLIDAYS = {(11, 4): "День народного единства", (2, 23): "День защитника Отечества",
             (3, 8): "Международный женский день", (5, 1): "Праздник Весны и Труда",
@@ -88,7 +90,8 @@ def week_param(monday: date) -> str:
 
 
 def human_date(day: date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1]}"
+    """«23 ноября», «23 November», in the page's language."""
+    return format_date(day, "d MMMM", locale=i18n.locale())
 
 
 def week_label(monday: date) -> str:

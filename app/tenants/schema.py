@@ -267,8 +267,13 @@ class Policy(Strict):
 # --- a region and the whole file ----------------------------------------------------------
 
 
+Language = Literal["ru", "tt", "en"]  # those app/translations has catalogues for
+
+
 class TenantConfig(Strict):
     name: Text
+    # The languages the region's pages are offered in, its default first (app/i18n.py).
+    languages: list[Language] = Field(default=["ru", "en"], min_length=1)
     hosts: list[Hostname] = Field(min_length=1)
     identity_provider: SerializeAsAny[ProviderConfig]
     login_methods: list[LoginMethod] = Field(min_length=1)
@@ -291,6 +296,13 @@ class TenantConfig(Strict):
             kinds = sorted(k for k, known in PROVIDER_KINDS.items() if known.config_model)
             raise ValueError(f"kind must be one of: {', '.join(kinds)}")
         return known.config_model.model_validate(value, context=info.context)
+
+    @field_validator("languages")
+    @classmethod
+    def _each_once(cls, languages: list[str]) -> list[str]:
+        if len(set(languages)) != len(languages):
+            raise ValueError("languages lists a language twice")
+        return languages
 
     @model_validator(mode="after")
     def _methods_fit_provider(self) -> TenantConfig:
