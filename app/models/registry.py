@@ -64,7 +64,10 @@ class Person(Base):
     __table_args__ = (
         UniqueConstraint("tenant", "key"),
         Index("ix_person_tenant_snils", "tenant", "snils"),
-        Index("ix_person_tenant_name_key", "tenant", "name_key"),
+        # Namesakes in id order, so "the first 20 of this name" stops at 20; and the name with
+        # its birth date (app/access/lookup.py).
+        Index("ix_person_tenant_name_key_id", "tenant", "name_key", "id"),
+        Index("ix_person_tenant_name_key_birth_date", "tenant", "name_key", "birth_date"),
         Index("ix_person_tenant_email", "tenant", "email"),
         Index("ix_person_tenant_phone", "tenant", "phone"),
     )

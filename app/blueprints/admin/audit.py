@@ -32,8 +32,8 @@ from . import bp
 regional_admin_required = requires(is_regional_admin)
 
 TOO_MANY = (
-    "Под отбор попало {count} событий, а выгрузить можно не больше {limit}. Сузьте отбор: "
-    "выберите событие, даты или человека."
+    "Под отбор попало больше {limit} событий, а выгрузить можно не больше {limit}. "
+    "Сузьте отбор: выберите событие, даты или человека."
 )
 NOBODY = "Введите фамилию (или фамилию и имя) либо номер учётной записи."
 
@@ -120,9 +120,9 @@ def audit_reveal(event_id: int, number: int):
 def audit_export():
     """The filtered events as CSV (masked as the page shows them); the export is audited."""
     f = _filter(request.form)
-    total = trail.count(f)
+    total = trail.count(f, at_most=trail.EXPORT_LIMIT)
     if total > trail.EXPORT_LIMIT:
-        flash(TOO_MANY.format(count=_number(total), limit=_number(trail.EXPORT_LIMIT)), "error")
+        flash(TOO_MANY.format(limit=_number(trail.EXPORT_LIMIT)), "error")
         return redirect(url_for("admin.audit_log", **f.args()), 303)
     start = trail.snapshot(f)
     trail.record_export(f, current_user, total)
