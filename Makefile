@@ -9,7 +9,7 @@ WORKERS ?= 2
 export PORTAL_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: install lock system-deps axe migrate demo test test-pg test-browser qa-report lint format bench image image-test stack stack-dev stack-down stack-test clean
+.PHONY: install lock translations check-translations system-deps axe migrate demo test test-pg test-browser qa-report lint format bench image image-test stack stack-dev stack-down stack-test clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,21 @@ lock: install
 	$(LOCK) -c requirements.lock -o requirements.lock
 	$(LOCK) --extra dev -c requirements.lock -c requirements-dev.lock -o requirements-dev.lock
 
-install: $(VENV)/.installed
+## The compiled catalogues (app/translations/*/LC_MESSAGES/messages.mo), made from the .po files
+MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
+install: $(VENV)/.installed $(MO)
+
+$(MO): %.mo: %.po $(VENV)/.installed
+	$(BIN)/python -m app.catalogues compile --stale
+
+## make translations: the marked texts of app/ into each language's catalogue (docs/languages.md)
+translations: $(VENV)/.installed
+	$(BIN)/python -m app.catalogues update
+
+## fails on an untranslated or fuzzy message, or a text not marked for translation (make test
+## runs it too, as tests/test_translations.py)
+check-translations: $(VENV)/.installed
+	$(BIN)/python -m app.catalogues check
 
 ## OpenSSL's GOST engine signs ESIA requests (Debian package libengine-gost-openssl)
 system-deps:

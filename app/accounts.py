@@ -8,10 +8,12 @@ import hmac
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
+from app.i18n import N_
 from app.identity import ExternalIdentity
 from app.identity.types import normalize_name, normalize_phone, normalize_snils
 from app.models import RegionalAdmin, StructuralRole, User
@@ -86,11 +88,12 @@ def disable_user(user: User) -> None:
 
 # --- structural roles («Настройки аккаунта») -------------------------------------------------
 
-# The seeds' rules (001), word for word.
-ONLY_ENDED_DELETABLE = (
+# The seeds' rules (001), word for word: Russian message ids kept as plain text, translated
+# where they are shown: `_(LAST_ROLE_STAYS)`.
+ONLY_ENDED_DELETABLE = N_(
     "Удалить в системе можно только структурные роли, находящиеся в статусе «Прекращена»."
 )
-LAST_ROLE_STAYS = "Единственную структурную роль без удаления профиля убрать невозможно."
+LAST_ROLE_STAYS = N_("Единственную структурную роль без удаления профиля убрать невозможно.")
 # A role's state, as its audit events record it changing (None: not held).
 ACTIVE, ENDED = "active", "ended"
 
@@ -141,9 +144,9 @@ def delete_role(user: User, role_id: int) -> StructuralRole:
     if role is None:
         raise LookupError(role_id)
     if role.active:
-        raise RoleRuleBroken(ONLY_ENDED_DELETABLE)
+        raise RoleRuleBroken(_(ONLY_ENDED_DELETABLE))
     if len(roles) == 1:
-        raise RoleRuleBroken(LAST_ROLE_STAYS)
+        raise RoleRuleBroken(_(LAST_ROLE_STAYS))
     db.session.delete(role)
     audit.record("role_deleted", tenant=user.tenant, actor_id=user.id, commit=False,
                  role=role.kind, user_id=user.id,

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 
 from app import audit
@@ -92,9 +95,12 @@ def clean_query(text: str) -> str:
     """What was typed, with its spaces collapsed; QueryProblem if it cannot be searched."""
     query = " ".join((text or "").split())
     if len(query) > QUERY_MAX:
-        raise QueryProblem(f"Не длиннее {QUERY_MAX} знаков.")
+        raise QueryProblem(ngettext("Не длиннее %(num)d знака.", "Не длиннее %(num)d знаков.",
+                                    QUERY_MAX))  # fmt: skip
     if len(re.sub(r"[\W_]", "", query)) < 2:
-        raise QueryProblem("Введите хотя бы два знака: часть ФИО, почту, телефон или цифры СНИЛС.")
+        raise QueryProblem(
+            _("Введите хотя бы два знака: часть ФИО, почту, телефон или цифры СНИЛС.")
+        )
     return query
 
 
@@ -268,7 +274,8 @@ def registry_lines(person: Person) -> list[RecordLine]:
     )
     student = ROLE_LABELS[RoleKind.STUDENT.value]
     for active, class_name, school in db.session.execute(enrolled):
-        lines.append(RecordLine(student, f"{school}, {class_name} класс", ended=not active))
+        where = _("%(school)s, %(class_name)s класс", school=school, class_name=class_name)
+        lines.append(RecordLine(student, where, ended=not active))
     staff = (
         select(StaffRole.role, School.short_name)
         .join(School, StaffRole.school_id == School.id)
@@ -285,7 +292,7 @@ def registry_lines(person: Person) -> list[RecordLine]:
     )
     guardian = ROLE_LABELS[RoleKind.GUARDIAN.value]
     for child in db.session.scalars(children):
-        lines.append(RecordLine(guardian, f"ребёнок {child.full_name}"))
+        lines.append(RecordLine(guardian, _("ребёнок %(name)s", name=child.full_name)))
     return lines
 
 
@@ -297,7 +304,7 @@ def sessions_of(user: User) -> list[SessionLine]:
 
 
 BROWSERS = (
-    ("YaBrowser/", "Яндекс Браузер"),
+    ("YaBrowser/", _l("Яндекс Браузер")),
     ("Edg", "Edge"),
     ("OPR/", "Opera"),
     ("Firefox/", "Firefox"),
@@ -322,8 +329,8 @@ def device_words(user_agent: str) -> str:
     """«Chrome, Android»: the browser and system a session came from, as people name them."""
     browser = next((name for mark, name in BROWSERS if mark in user_agent), None)
     system = next((name for mark, name in SYSTEMS if mark in user_agent), None)
-    named = ", ".join(part for part in (browser, system) if part)
-    return named or "неизвестное устройство"
+    named = ", ".join(str(part) for part in (browser, system) if part)
+    return named or _("неизвестное устройство")
 
 
 def history_of(tenant: str, user_id: int) -> list[StateChange]:
@@ -343,7 +350,7 @@ def history_of(tenant: str, user_id: int) -> list[StateChange]:
         StateChange(
             disabled=event.kind == DISABLED,
             at=event.created_at,
-            by=names.get(event.actor_id, "—") if event.actor_id else "система",
+            by=names.get(event.actor_id, "—") if event.actor_id else _("система"),
             reason=str(event.detail.get("reason") or "—"),
         )
         for event in events
@@ -357,9 +364,10 @@ def clean_reason(text: str | None) -> str:
     """The reason, one line; ValueError with the words for the field if there is none."""
     reason = " ".join((text or "").split())
     if not reason:
-        raise ValueError("Укажите причину: её увидят другие администраторы региона в журнале.")
+        raise ValueError(_("Укажите причину: её увидят другие администраторы региона в журнале."))
     if len(reason) > REASON_MAX:
-        raise ValueError(f"Причина не длиннее {REASON_MAX} знаков.")
+        raise ValueError(ngettext("Причина не длиннее %(num)d знака.",
+                                  "Причина не длиннее %(num)d знаков.", REASON_MAX))  # fmt: skip
     return reason
 
 

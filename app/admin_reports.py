@@ -9,33 +9,36 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app import wording
-from app.tenants import editing, versions
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-# A stopped login that the person's own consent let in (the «method» of its success row).
-AFTER_CONSENT = {"consent": "после согласия"}
+from app import i18n, wording
+from app.tenants import editing, versions
 
 
 def method_labels(methods) -> dict[str, str]:
-    """The region's login methods by kind, with their buttons' words."""
-    return {method.kind: method.label for method in methods} | AFTER_CONSENT
+    """The region's login methods by kind, with their buttons' words; ``consent``: a stopped
+    login that the person's own consent let in (the «method» of its success row)."""
+    return {method.kind: method.label for method in methods} | {"consent": _("после согласия")}
 
 
 # --- what a version changed -------------------------------------------------------------------
 
 # The configuration's fields that the form does not edit (``editing.FIELDS`` names the rest).
 CONFIG_LABELS = {
-    "name": "Название региона",
-    "hosts": "Адреса",
-    "timezone": "Часовой пояс",
-    "login_methods": "Способы входа и их порядок",
-    "branding.logo": "Логотип",
-    "policy.match_fields": "Поля для сверки с записью школы",
-    "identity_provider.kind": "Поставщик входа",
-    "identity_provider.base_url": "Адрес поставщика входа",
-    "identity_provider.issuer": "Издатель токенов (issuer)",
+    "name": _l("Название региона"),
+    "hosts": _l("Адреса"),
+    "timezone": _l("Часовой пояс"),
+    "login_methods": _l("Способы входа и их порядок"),
+    "branding.logo": _l("Логотип"),
+    "policy.match_fields": _l("Поля для сверки с записью школы"),
+    "identity_provider.kind": _l("Поставщик входа"),
+    "identity_provider.base_url": _l("Адрес поставщика входа"),
+    "identity_provider.issuer": _l("Издатель токенов (issuer)"),
     **{f.path: f.label for f in editing.FIELDS},
 }
+# The heading of a group's field that has no label of its own (``identity_provider.foo``).
+GROUP_HEADINGS = {"identity_provider": _l("Поставщик входа")}
 COLOUR_PATHS = {f.path for f in editing.FIELDS if f.kind == "colour"}
 
 
@@ -50,13 +53,13 @@ class Change:
 
 def _value_words(path: str, value: Any) -> str:
     if value is None or value == [] or value == "":
-        return "не задано"
+        return _("не задано")
     if isinstance(value, bool):
-        return "да" if value else "нет"
+        return _("да") if value else _("нет")
     if path == "login_methods":
         return ", ".join(m.get("label") or m.get("kind", "?") for m in value)
     if path == "policy.match_fields":
-        return ", ".join(wording.RECORD_FIELDS.get(v, v) for v in value)
+        return ", ".join(str(wording.RECORD_FIELDS.get(v, v)) for v in value)
     if isinstance(value, list):
         return " ".join(str(v) for v in value) if path.endswith("scopes") else ", ".join(
             str(v) for v in value)  # fmt: skip
@@ -64,10 +67,17 @@ def _value_words(path: str, value: Any) -> str:
 
 
 def _label(path: str) -> str:
+    """A field's name in the page's language."""
     if path in CONFIG_LABELS:
-        return CONFIG_LABELS[path]
-    group, _, name = path.rpartition(".")
-    heading = CONFIG_LABELS.get(group) or {"identity_provider": "Поставщик входа"}.get(group)
+        return str(CONFIG_LABELS[path])
+    if path.startswith("translations."):  # translations.en.full_name: «Полное название (English)»
+        language, *rest = path.split(".")[1:]
+        texts = dict(editing.TRANSLATED)
+        name = (_("Кнопка «%(label)s»", label=rest[-1]) if rest[:1] == ["labels"]
+                else str(texts.get(rest[0], rest[0])) if rest else language)  # fmt: skip
+        return f"{name} ({i18n.LANGUAGES.get(language, language)})"
+    group, _dot, name = path.rpartition(".")
+    heading = CONFIG_LABELS.get(group) or GROUP_HEADINGS.get(group)
     return f"{heading}: {name}" if heading else path
 
 

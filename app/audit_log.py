@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, tuple_
 
-from app import audit, wording
+from app import audit, i18n, wording
 from app.access.labels import ROLE_LABELS
 from app.admin_reports import config_change
 from app.extensions import db
@@ -38,8 +41,6 @@ EXPORT_LIMIT = 100_000
 PEOPLE_LIMIT = 20
 QUERY_MAX = 100
 KIND_MAX = 64
-# A stopped login that the person's own consent let in (the «method» of its success row).
-AFTER_CONSENT = {"consent": "после согласия"}
 
 
 # --- the filter -------------------------------------------------------------------------------
@@ -54,6 +55,10 @@ class Who:
     name: str
     users: tuple[int, ...] = ()
     persons: tuple[int, ...] = ()
+
+
+# Whom a filter names, in the words its export's audit event keeps.
+WHOSE = {"u": "учётная запись", "p": "запись реестра"}  # i18n-exempt: stored in the audit row
 
 
 @dataclass(frozen=True)
@@ -76,18 +81,20 @@ class Filter:
         return {key: value for key, value in values.items() if value}
 
     def words(self) -> str:
-        """What was asked for, in words and ids (an export's audit event keeps this)."""
+        """What was asked for, in words and ids: the export's audit event keeps this text, so
+        it is the trail's data, in Russian whatever the page's language."""
         parts = []
         if self.kind:
-            parts.append(f"событие: {wording.event_kind(self.kind)}")
+            with force_locale(i18n.DEFAULT):
+                kind = str(wording.event_kind(self.kind))
+            parts.append(f"событие: {kind}")  # i18n-exempt: stored in the audit row
         if self.start:
-            parts.append(f"с {self.start:%d.%m.%Y}")
+            parts.append(f"с {self.start:%d.%m.%Y}")  # i18n-exempt: stored in the audit row
         if self.end:
-            parts.append(f"по {self.end:%d.%m.%Y}")
+            parts.append(f"по {self.end:%d.%m.%Y}")  # i18n-exempt: stored in the audit row
         if self.who:
-            parts.append(("учётная запись" if self.who.token[0] == "u" else "запись реестра")
-                         + f" № {self.who.token[1:]}")  # fmt: skip
-        return "; ".join(parts) or "все события"
+            parts.append(f"{WHOSE[self.who.token[0]]} № {self.who.token[1:]}")
+        return "; ".join(parts) or "все события"  # i18n-exempt: stored in the audit row
 
 
 def kind_of(value: str | None) -> str | None:
@@ -147,11 +154,12 @@ def find_people(regions: tuple[str, ...], text: str) -> list[Who]:
                                User.display_name.contains(text, autoescape=True)))
         .order_by(User.display_name, User.id).limit(PEOPLE_LIMIT)
     ).all()  # fmt: skip
-    found = [Who(f"u{u.id}", f"{u.display_name} (учётная запись № {u.id})", (u.id,),
-                 (u.person_id,) if u.person_id else ()) for u in users]  # fmt: skip
+    found = [Who(f"u{u.id}", _("%(name)s (учётная запись № %(number)s)", name=u.display_name,
+                               number=u.id),
+                 (u.id,), (u.person_id,) if u.person_id else ()) for u in users]  # fmt: skip
     held = {u.person_id for u in users}
-    found += [Who(f"p{p.id}", f"{p.full_name} (запись реестра, учётной записи нет)", (),
-                  (p.id,)) for p in persons if p.id not in held]  # fmt: skip
+    found += [Who(f"p{p.id}", _("%(name)s (запись реестра, учётной записи нет)", name=p.full_name),
+                  (), (p.id,)) for p in persons if p.id not in held]  # fmt: skip
     return found[:PEOPLE_LIMIT]
 
 
@@ -311,8 +319,9 @@ def names_of(regions: tuple[str, ...], actors: Iterable[int | None],
 
 
 def method_words(methods) -> dict[str, str]:
-    """The region's login methods by kind, with their buttons' words."""
-    return {method.kind: method.label for method in methods} | AFTER_CONSENT
+    """The region's login methods by kind, with their buttons' words; ``consent``: a stopped
+    login that the person's own consent let in (the «method» of its success row)."""
+    return {method.kind: method.label for method in methods} | {"consent": _("после согласия")}
 
 
 def _rows(events: list[AuditEvent], regions: tuple[str, ...],
@@ -322,7 +331,9 @@ def _rows(events: list[AuditEvent], regions: tuple[str, ...],
     rows = []
     for event, detail in shown:
         if event.actor_id is not None:
-            actor = names["user"].get(event.actor_id) or f"учётная запись № {event.actor_id}"
+            actor = names["user"].get(event.actor_id) or _(
+                "учётная запись № %(number)s", number=event.actor_id
+            )
         else:
             actor = wording.erased_name(detail.get("actor"))
         stored = detail.pop("changes", None)
@@ -340,7 +351,7 @@ def _rows(events: list[AuditEvent], regions: tuple[str, ...],
         elif event.subject_person_id:
             subject = f"p{event.subject_person_id}"
             subject_name = names["person"].get(event.subject_person_id)
-        rows.append(AuditRow(event, wording.event_kind(event.kind), actor, lines, changes,
+        rows.append(AuditRow(event, str(wording.event_kind(event.kind)), actor, lines, changes,
                              event.tenant or "", subject, subject_name))  # fmt: skip
     return rows
 
@@ -348,7 +359,7 @@ def _rows(events: list[AuditEvent], regions: tuple[str, ...],
 def kinds(selected: str | None = None) -> list[tuple[str, str]]:
     """Every kind the code records, in words and in their order; a kind asked for that has
     no words is listed too, as it is."""
-    known = dict(wording.EVENT_KINDS)
+    known = {code: str(words) for code, words in wording.EVENT_KINDS.items()}
     if selected and selected not in known:
         known[selected] = selected
     return sorted(known.items(), key=lambda pair: pair[1])
@@ -369,12 +380,12 @@ def audit_page(f: Filter, after: Cursor | None = None, *, methods: Mapping[str, 
 # --- a change in words ------------------------------------------------------------------------
 
 CONSENT_FIELDS = {
-    "consent.own": "Согласие на обработку персональных данных",
-    "consent.parental": "Согласие родителя за ребёнка",
+    "consent.own": _l("Согласие на обработку персональных данных"),
+    "consent.parental": _l("Согласие родителя за ребёнка"),
 }
 STATES = {
-    "role": {"active": "действует", "ended": "прекращена", None: "нет"},
-    "consent": {"given": "дано", "withdrawn": "отозвано", None: "не было"},
+    "role": {"active": _l("действует"), "ended": _l("прекращена"), None: _l("нет")},
+    "consent": {"given": _l("дано"), "withdrawn": _l("отозвано"), None: _l("не было")},
 }
 
 
@@ -382,22 +393,23 @@ def field_label(path: str) -> str:
     """A changed field's name in words: a record's field, a role, a consent, or the
     configuration's field."""
     if path in wording.RECORD_FIELDS:
-        return wording.RECORD_FIELDS[path][:1].upper() + wording.RECORD_FIELDS[path][1:]
+        words = str(wording.RECORD_FIELDS[path])
+        return words[:1].upper() + words[1:]
     if path.startswith("role."):
-        return f"Роль «{ROLE_LABELS.get(path[5:], path[5:])}»"
+        return _("Роль «%(role)s»", role=ROLE_LABELS.get(path[5:], path[5:]))
     if path in CONSENT_FIELDS:
-        return CONSENT_FIELDS[path]
+        return str(CONSENT_FIELDS[path])
     return config_change(path, None, None).label
 
 
 def _record_value(path: str, value: Any, whole: bool) -> str:
     if value is None or value == "":
-        return "не задано"
+        return _("не задано")
     if whole and path == "snils":
         return format_snils(normalize_snils(str(value)) or str(value))
     if whole and path == "birth_date":
         moment = day_of(str(value))
-        return f"{moment:%d.%m.%Y}" if moment else str(value)
+        return i18n.day(moment) if moment else str(value)
     return str(value)
 
 
@@ -406,7 +418,7 @@ def change_words(path: str, old: Any, new: Any, *, whole: bool = False) -> tuple
     group = path.partition(".")[0]
     if group in STATES and path.count(".") == 1:
         states = STATES[group]
-        return (states.get(old, str(old)), states.get(new, str(new)), "text")
+        return (str(states.get(old, old)), str(states.get(new, new)), "text")
     if path in wording.RECORD_FIELDS:
         return (_record_value(path, old, whole), _record_value(path, new, whole), "text")
     change = config_change(path, old, new)
@@ -423,7 +435,7 @@ def shown_change(index: int, stored: Mapping[str, Any]) -> ShownChange:
 
 # --- the audited reveal -----------------------------------------------------------------------
 
-UNREADABLE = "значение не прочитать: ключ шифрования сменился"
+UNREADABLE = _l("значение не прочитать: ключ шифрования сменился")
 
 
 def reveal(regions: tuple[str, ...], event_id: int, index: int, viewer: User
@@ -449,8 +461,9 @@ def reveal(regions: tuple[str, ...], event_id: int, index: int, viewer: User
     try:
         whole = unseal(entry[audit.SEALED])
     except InvalidToken:
+        unreadable = str(UNREADABLE)
         return _rows([event], regions, {})[0], ShownChange(index, path, field_label(path),
-                                                           UNREADABLE, UNREADABLE)  # fmt: skip
+                                                           unreadable, unreadable)  # fmt: skip
     old, new, kind = change_words(path, whole.get("old"), whole.get("new"), whole=True)
     return _rows([event], regions, {})[0], ShownChange(index, path, field_label(path), old,
                                                        new, kind)  # fmt: skip
@@ -458,7 +471,9 @@ def reveal(regions: tuple[str, ...], event_id: int, index: int, viewer: User
 
 # --- the CSV export ---------------------------------------------------------------------------
 
-HEADER = ("Когда", "Регион", "Событие", "Кто", "Адрес", "Подробности", "Изменения")
+# The columns' headings, in the page's language (the export is read by administrators).
+HEADER = (_l("Когда"), _l("Регион"), _l("Событие"), _l("Кто"), _l("Адрес"), _l("Подробности"),
+          _l("Изменения"))  # fmt: skip
 # A cell a spreadsheet would read as a formula (or a command) starts with one of these.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -517,7 +532,7 @@ def export_rows(f: Filter, start: Cursor | None, *, methods: Mapping[str, str],
         for row in _rows(list(events), f.regions, methods):
             moment = wording.local(row.event.created_at, f.zone)
             yield (
-                f"{moment:%d.%m.%Y %H:%M:%S}" if moment else "",
+                f"{i18n.day(moment)} {moment:%H:%M:%S}" if moment else "",
                 region_names.get(row.region, row.region),
                 row.kind,
                 row.actor or "",
@@ -532,11 +547,11 @@ def export_rows(f: Filter, start: Cursor | None, *, methods: Mapping[str, str],
 
 def export_lines(rows: Iterable[Iterable[str]]) -> Iterator[str]:
     """CSV as Excel opens it in Russian: UTF-8 with a byte order mark, cells separated by
-    semicolons, every cell neutralised."""
+    semicolons, every cell neutralised; the headings in the page's language."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     yield "\ufeff"
-    writer.writerow(HEADER)
+    writer.writerow([str(heading) for heading in HEADER])
     for cells in rows:
         writer.writerow([neutralised(str(cell)) for cell in cells])
         if buffer.tell() > 64 * 1024:

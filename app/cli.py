@@ -16,7 +16,7 @@ from app.tenants import current_registry
 
 regions = AppGroup("regions", help="The regions this deployment serves.")
 registry = AppGroup("registry", help="The school registry of a region.")
-esia = AppGroup("esia", help="Госуслуги (ESIA) credentials.")
+esia = AppGroup("esia", help="Госуслуги (ESIA) credentials.")  # i18n-exempt: operator CLI help
 demo = AppGroup("demo", help="The demo data set and its keys.")
 qa = AppGroup("qa", help="Checks for QA.")
 admin = AppGroup("admin", help="Regional administrators (appointed here, never self-service).")
@@ -37,7 +37,8 @@ def urls(port: int, scheme: str) -> None:
     apex = (
         f"{tenants.portal.dev_domain}:{port}" if tenants.dev_hosts else tenants.portal.apex_hosts[0]
     )
-    click.echo(f"{'Выбор региона':<28} {scheme}://{apex}/")
+    chooser = "Выбор региона"  # i18n-exempt: operator CLI output, beside the regions' names
+    click.echo(f"{chooser:<28} {scheme}://{apex}/")
     for tenant in tenants:
         click.echo(f"{tenant.name:<28} {tenants.login_url(tenant, via_host=apex, scheme=scheme)}")
 
@@ -145,7 +146,11 @@ def registry_work(wait: bool) -> None:
 
 @esia.command("make-test-cert")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--name", default="Тестовая информационная система", show_default=True)
+@click.option(
+    "--name",
+    default="Тестовая информационная система",  # i18n-exempt: data, a certificate's name
+    show_default=True,
+)
 def make_test_cert(directory: Path, name: str) -> None:
     """Make a GOST key pair and self-signed certificate; print its client_certificate_hash."""
     from app.identity.esia.gost import certificate_hash, make_test_certificate
@@ -226,7 +231,11 @@ def _issuer(tenant_slug: str, issuer: str | None) -> str:
 
 @admin.command("grant")
 @_admin_options
-@click.option("--name", default="Администратор региона", show_default=True)
+@click.option(
+    "--name",
+    default="Администратор региона",  # i18n-exempt: data, the account's name until its login
+    show_default=True,
+)
 def admin_grant(tenant: str, issuer: str | None, subject: str, name: str) -> None:
     """Appoint a regional administrator of one region."""
     from app.accounts import grant_regional_admin
@@ -312,9 +321,10 @@ def audit_export(slugs, kind, start, end, output: Path | None) -> None:
         methods |= audit_log.method_words(known[slug].config.login_methods)
     first = audit_log.snapshot(wanted)
     total = audit_log.count(wanted)
+    # The trail's data, in Russian whatever the language (as audit_log.Filter.words).
+    where = f"регионы: {', '.join(chosen)}; из командной строки"  # i18n-exempt: audit row data
     audit.record("audit_exported", tenant=chosen[0] if len(chosen) == 1 else None,
-                 filters=f"{wanted.words()}; регионы: {', '.join(chosen)}; из командной строки",
-                 count=total)  # fmt: skip
+                 filters=f"{wanted.words()}; {where}", count=total)  # fmt: skip
     names = {slug: known[slug].config.name for slug in chosen}
     rows = audit_log.export_rows(wanted, first, methods=methods, region_names=names)
     with output.open("w", encoding="utf-8", newline="") if output else nullcontext() as file:

@@ -6,6 +6,9 @@ import contextlib
 import time
 
 from flask import Flask, Response, has_request_context, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
@@ -25,26 +28,26 @@ UNAVAILABLE_ERRORS = (
 )
 
 TITLES = {
-    400: "Запрос не выполнен",
-    403: "Доступ запрещён",
-    404: "Страница не найдена",
-    405: "Действие недоступно",
-    409: "Данные изменились",
-    413: "Файл слишком большой",
-    429: "Слишком много попыток",
-    500: "Внутренняя ошибка",
-    503: "Сервис временно недоступен",
+    400: _l("Запрос не выполнен"),
+    403: _l("Доступ запрещён"),
+    404: _l("Страница не найдена"),
+    405: _l("Действие недоступно"),
+    409: _l("Данные изменились"),
+    413: _l("Файл слишком большой"),
+    429: _l("Слишком много попыток"),
+    500: _l("Внутренняя ошибка"),
+    503: _l("Сервис временно недоступен"),
 }
 MESSAGES = {
-    400: "Проверьте введённые данные и попробуйте ещё раз.",
-    403: "У вас нет доступа к этой странице.",
-    404: "Такой страницы нет. Проверьте адрес или вернитесь на страницу входа.",
-    405: "Это действие здесь недоступно.",
-    409: "Пока вы редактировали, данные изменились. Обновите страницу.",
-    413: "Загружаемый файл слишком большой.",
-    429: "Подождите немного и попробуйте снова.",
-    500: "Мы уже знаем о проблеме. Попробуйте ещё раз через несколько минут.",
-    503: "Сервис временно недоступен. Попробуйте ещё раз через несколько минут.",
+    400: _l("Проверьте введённые данные и попробуйте ещё раз."),
+    403: _l("У вас нет доступа к этой странице."),
+    404: _l("Такой страницы нет. Проверьте адрес или вернитесь на страницу входа."),
+    405: _l("Это действие здесь недоступно."),
+    409: _l("Пока вы редактировали, данные изменились. Обновите страницу."),
+    413: _l("Загружаемый файл слишком большой."),
+    429: _l("Подождите немного и попробуйте снова."),
+    500: _l("Мы уже знаем о проблеме. Попробуйте ещё раз через несколько минут."),
+    503: _l("Сервис временно недоступен. Попробуйте ещё раз через несколько минут."),
 }
 
 
@@ -57,7 +60,7 @@ def render_error(code: int, message: str | None = None, headers=()):
     body = render_template(
         "errors/error.html",
         code=code,
-        title=TITLES.get(code, "Ошибка"),
+        title=TITLES.get(code) or _("Ошибка"),
         message=message or MESSAGES.get(code, MESSAGES[500]),
     )
     if has_request_context() and request.headers.get("HX-Request") == "true":
@@ -76,23 +79,18 @@ def htmx_redirects(response: Response) -> Response:
     return response
 
 
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    return few if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else many
-
-
 def retry_in(seconds: int) -> str:
     """``Retry-After`` in words, rounded up: «Попробуйте снова через 45 секунд.», «… через
     2 минуты.», «… через 1 час.»"""
     minutes = -(-seconds // 60)
     if seconds < 60:
-        n, unit = max(seconds, 1), ("секунду", "секунды", "секунд")
-    elif minutes < 60:
-        n, unit = minutes, ("минуту", "минуты", "минут")
-    else:
-        n, unit = -(-minutes // 60), ("час", "часа", "часов")
-    return f"Попробуйте снова через {n} {_plural(n, *unit)}."
+        return ngettext("Попробуйте снова через %(num)d секунду.",
+                        "Попробуйте снова через %(num)d секунд.", max(seconds, 1))  # fmt: skip
+    if minutes < 60:
+        return ngettext("Попробуйте снова через %(num)d минуту.",
+                        "Попробуйте снова через %(num)d минут.", minutes)  # fmt: skip
+    return ngettext("Попробуйте снова через %(num)d час.",
+                    "Попробуйте снова через %(num)d часов.", -(-minutes // 60))  # fmt: skip
 
 
 def _http_error(error: HTTPException):
@@ -103,7 +101,7 @@ def _http_error(error: HTTPException):
     message = None
     if error.code == 429:
         seconds = _seconds_to_wait(error)
-        message = f"Слишком много неудачных попыток. {retry_in(seconds)}"
+        message = _("Слишком много неудачных попыток. %(retry)s", retry=retry_in(seconds))
         headers = [(k, v) for k, v in headers if k.lower() != "retry-after"]
         headers.append(("Retry-After", str(seconds)))
     return render_error(error.code, message, headers=headers)

@@ -27,7 +27,7 @@ from flask_babel import Babel, get_locale
 
 # The languages the portal has catalogues for, by code, each named in itself (the switch
 # shows a language's name in that language, so a person finds their own whatever the page's).
-LANGUAGES = {"ru": "Русский", "tt": "Татарча", "en": "English"}
+LANGUAGES = {"ru": "Русский", "tt": "Татарча", "en": "English"}  # i18n-exempt: names in themselves
 DEFAULT = "ru"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -38,6 +38,12 @@ MOMENT = "d MMMM y, HH:mm"  # «23 ноября 2026, 14:05», «23 November 202
 DAY_IN_WORDS = "d MMMM y"
 
 bp = Blueprint("language", __name__)
+
+
+def N_(text: str) -> str:
+    """Marks a text for the catalogues where it must stay a plain string (a configuration's
+    default, say) and is translated when shown: ``gettext_noop``."""
+    return text
 
 
 def cookie_name() -> str:
@@ -64,7 +70,18 @@ def select_language() -> str:
     chosen = request.cookies.get(cookie_name())
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or languages[0]
+    return from_header(languages) or languages[0]
+
+
+def from_header(languages: list[str]) -> str | None:
+    """The language the browser prefers most among ``languages``, by primary subtag: a Tatar
+    browser saying ``tt-RU, ru;q=0.8`` means Tatar (Werkzeug's ``best_match`` would take the
+    exact ``ru`` over the ``tt`` of ``tt-RU``)."""
+    for value, quality in request.accept_languages:  # most wanted first
+        code = value.split("-")[0].split("_")[0].lower()
+        if quality > 0 and code in languages:
+            return code
+    return None
 
 
 def select_timezone() -> str:
@@ -161,4 +178,3 @@ def init_app(app: Flask, translation_dirs: Iterable[str] = ("translations",)) ->
     @app.context_processor
     def _language():
         return {"language": current(), "language_links": switch_links}
-

@@ -28,6 +28,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context, has_request_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_babel.speaklater import LazyString
 from sqlalchemy import bindparam, delete, func, insert, literal, select, text, union_all
 
 from app.extensions import db
@@ -62,19 +66,29 @@ SCHOOL_ROWS = 30
 @dataclass(frozen=True)
 class Advice:
     """What to do about a reason, in words; ``endpoint`` the page where it is done, if any,
-    and ``link`` that page's name. ``who``: school, region or person — who can act."""
+    and ``link`` that page's name. ``who``: school, region or person — who can act. The words
+    are kept marked for translation (``said``, ``link_said``) and read in the page's language
+    (``text``, ``link``)."""
 
-    text: str
+    said: LazyString
     who: str
     endpoint: str | None = None
-    link: str | None = None
+    link_said: LazyString | None = None
+
+    @property
+    def text(self) -> str:
+        return str(self.said)
+
+    @property
+    def link(self) -> str | None:
+        return str(self.link_said) if self.link_said is not None else None
 
 
-MISMATCH_QUEUE = "«Запросы» школы, раздел «Расхождения данных»"
-JOIN_QUEUE = "«Запросы» школы, раздел «Присоединение к образовательной организации»"
+MISMATCH_QUEUE = _l("«Запросы» школы, раздел «Расхождения данных»")
+JOIN_QUEUE = _l("«Запросы» школы, раздел «Присоединение к образовательной организации»")
 _PROVIDER = Advice(
-    "Дело не в школе: вход через внешний сервис не удался. Проверьте подключение региона.",
-    "region", "admin.qa", "Проверка региона",
+    _l("Дело не в школе: вход через внешний сервис не удался. Проверьте подключение региона."),
+    "region", "admin.qa", _l("Проверка региона"),
 )  # fmt: skip
 
 # Every reason a login can stop or fail with (tests/test_login_counters.py finds them in the
@@ -82,52 +96,53 @@ _PROVIDER = Advice(
 ADVICE: dict[str, Advice] = {
     # the access decision
     "not_found": Advice(
-        "Запись школы отличается от данных человека. Школа сверяет запись с документами и "
-        "исправляет её; человек может сам сообщить о расхождении после входа.",
+        _l("Запись школы отличается от данных человека. Школа сверяет запись с документами и "
+           "исправляет её; человек может сам сообщить о расхождении после входа."),
         "school", "school.request_queue", MISMATCH_QUEUE,
     ),
     "student_profile": Advice(
-        "Ученик не найден среди зачисленных. Школа рассматривает его запрос на присоединение.",
+        _l("Ученик не найден среди зачисленных. Школа рассматривает его запрос на "
+           "присоединение."),
         "school", "school.request_queue", JOIN_QUEUE,
     ),
     "parent_consent_needed": Advice(
-        "Родителям отправлена просьба о согласии в центр уведомлений. Школа может напомнить "
-        "родителям и проверить, что они указаны в записи ученика.",
+        _l("Родителям отправлена просьба о согласии в центр уведомлений. Школа может напомнить "
+           "родителям и проверить, что они указаны в записи ученика."),
         "school",
     ),
     "own_consent_needed": Advice(
-        "Первый вход: человек даёт согласие на обработку данных на месте. Школе ничего делать "
-        "не нужно.",
+        _l("Первый вход: человек даёт согласие на обработку данных на месте. Школе ничего "
+           "делать не нужно."),
         "person",
     ),
     "email_missing": Advice(
-        "В учётной записи нет электронной почты: человек добавляет её в профиль сервиса входа. "
-        "Школа может подсказать, как это сделать.",
+        _l("В учётной записи нет электронной почты: человек добавляет её в профиль сервиса "
+           "входа. Школа может подсказать, как это сделать."),
         "person",
     ),
     "account_unconfirmed": Advice(
-        "Учётная запись не подтверждена: человек подтверждает её в сервисе входа. Школа может "
-        "подсказать, как это сделать.",
+        _l("Учётная запись не подтверждена: человек подтверждает её в сервисе входа. Школа "
+           "может подсказать, как это сделать."),
         "person",
     ),
     # the school-issued login and the account
     "wrong_credentials": Advice(
-        "Неверный логин или пароль. Если ученик забыл пароль, школа выдаёт новый.",
-        "school", "school.students", "«Ученики» школы: выдача и сброс паролей",
+        _l("Неверный логин или пароль. Если ученик забыл пароль, школа выдаёт новый."),
+        "school", "school.students", _l("«Ученики» школы: выдача и сброс паролей"),
     ),
     "account_disabled": Advice(
-        "Учётная запись отключена администратором. Человек обращается в школу или к "
-        "администратору региона.",
+        _l("Учётная запись отключена администратором. Человек обращается в школу или к "
+           "администратору региона."),
         "region",
     ),
     # the identity provider and the login page
     "refused": Advice(
-        "Человек не разрешил передать свои данные на странице прав доступа. Чтобы войти, "
-        "нужно разрешить передачу.",
+        _l("Человек не разрешил передать свои данные на странице прав доступа. Чтобы войти, "
+           "нужно разрешить передачу."),
         "person",
     ),
     "bad_state": Advice(
-        "Страница входа была открыта слишком долго или дважды. Достаточно войти ещё раз.",
+        _l("Страница входа была открыта слишком долго или дважды. Достаточно войти ещё раз."),
         "person",
     ),
     "provider_unavailable": _PROVIDER,
@@ -136,9 +151,9 @@ ADVICE: dict[str, Advice] = {
     "invalid_metadata": _PROVIDER,
     "mix_up": _PROVIDER,
     "misconfigured": Advice(
-        "Ошибка в настройках входа у портала: ключи или секреты региона не загружаются. "
-        "Проверьте подключение региона.",
-        "region", "admin.qa", "Проверка региона",
+        _l("Ошибка в настройках входа у портала: ключи или секреты региона не загружаются. "
+           "Проверьте подключение региона."),
+        "region", "admin.qa", _l("Проверка региона"),
     ),
 }  # fmt: skip
 
@@ -238,7 +253,7 @@ def schools_of_people(tenant: str, person_ids: Iterable[int]) -> dict[int, int]:
         rows = db.session.execute(
             select(person, rank, func.min(school)).group_by(person, rank).order_by(rank.desc())
         )
-        for person_id, _, school_id in rows:  # the lowest rank comes last, and stays
+        for person_id, _rank, school_id in rows:  # the lowest rank comes last, and stays
             found[person_id] = school_id
     return found
 
@@ -393,7 +408,12 @@ class Period:
 
 
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
-NOT_A_DATE = "Укажите дату так: 05.12.2026."
+# The Russian words (the message id) said of a date the filter cannot read: not_a_date().
+NOT_A_DATE = "Укажите дату так: 05.12.2026."  # i18n-exempt: the id of not_a_date()'s message
+
+
+def not_a_date() -> str:
+    return _("Укажите дату так: 05.12.2026.")
 
 
 def _date(value: str) -> date:
@@ -422,7 +442,7 @@ def period_from(args: Mapping[str, str], today: date) -> tuple[Period, dict[str,
         try:
             parsed = _date(value[:32])
         except ValueError:
-            problems[name] = NOT_A_DATE
+            problems[name] = not_a_date()
             continue
         if name == "from":
             start = parsed
@@ -431,10 +451,14 @@ def period_from(args: Mapping[str, str], today: date) -> tuple[Period, dict[str,
     if start is None:
         start = end - timedelta(days=days - 1)
     if start > end:
-        problems["from"] = "Начало периода позже его конца: показаны две недели до конца."
+        problems["from"] = _("Начало периода позже его конца: показаны две недели до конца.")
         start = end - timedelta(days=DEFAULT_DAYS - 1)
     if (end - start).days >= MAX_DAYS:
-        problems["from"] = f"Период не длиннее {MAX_DAYS} дней: показаны последние {MAX_DAYS}."
+        problems["from"] = ngettext(
+            "Период не длиннее %(num)d дня: показан последний %(num)d.",
+            "Период не длиннее %(num)d дней: показаны последние %(num)d.",
+            MAX_DAYS,
+        )
         start = end - timedelta(days=MAX_DAYS - 1)
     return Period(start, end), problems
 
@@ -495,12 +519,12 @@ class Report:
         return (day, count) if count else None
 
 
-NO_SCHOOL_NAME = "школа не определена"
+NO_SCHOOL_NAME = _l("школа не определена")
 
 
 def school_names(tenant: str, ids: Iterable[int]) -> dict[int, str]:
     wanted = sorted({i for i in ids if i})
-    names = {NO_SCHOOL: NO_SCHOOL_NAME}
+    names = {NO_SCHOOL: str(NO_SCHOOL_NAME)}
     for chunk in _chunks(wanted):
         names |= dict(db.session.execute(
             select(School.id, School.short_name).where(School.id.in_(chunk),
@@ -539,10 +563,10 @@ def school_filter(tenant: str, value: str) -> int | None:
 def filter_name(school: int | None, schools: Iterable[tuple[int, str]]) -> str:
     """What the page calls the filter's choice."""
     if school is None:
-        return "Все школы"
+        return _("Все школы")
     if school == NO_SCHOOL:
-        return "Школа не определена"
-    return dict(schools).get(school, NO_SCHOOL_NAME)
+        return _("Школа не определена")
+    return dict(schools).get(school) or str(NO_SCHOOL_NAME)
 
 
 def report(tenant: str, period: Period, school: int | None = None) -> Report:
@@ -592,7 +616,7 @@ def report(tenant: str, period: Period, school: int | None = None) -> Report:
     shown = ranked[:SCHOOL_ROWS]
     names = school_names(tenant, [r.school_id for r in [*shown, *not_found]])
     for row in [*shown, *not_found]:
-        row.name = names.get(row.school_id) or NO_SCHOOL_NAME
+        row.name = names.get(row.school_id) or str(NO_SCHOOL_NAME)
     result.schools, result.more_schools = shown, max(len(ranked) - SCHOOL_ROWS, 0)
     result.not_found_schools = [(row.name, row.reasons["not_found"]) for row in not_found]
     return result

@@ -6,6 +6,7 @@ Headers (app/headers.py) are set here rather than by Flask-Talisman (unmaintaine
 from __future__ import annotations
 
 from flask import Flask, Response, abort, g, request, session
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -37,7 +38,10 @@ def _csrf_refused(error: CSRFError):
     audit.record("csrf_refused", path=request.path, reason=error.description)
     return render_error(
         400,
-        "Форма устарела или отправлена не с этой страницы. Обновите страницу и попробуйте ещё раз.",
+        _(
+            "Форма устарела или отправлена не с этой страницы. "
+            "Обновите страницу и попробуйте ещё раз."
+        ),
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
+from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +31,7 @@ from app.extensions import db
 from app.models import ServerSession, User
 from app.sealing import InvalidToken, seal, unseal
 from app.tenants import current_registry
+from app.wording import Words
 
 # last_seen is written at most this often for requests that change nothing.
 TOUCH_INTERVAL = 60
@@ -377,21 +379,32 @@ def _refuse_without_store():
 
 # What a person is told on their next visit after their sessions were ended (end_sessions'
 # reasons), on the sign-in page instead of a bare prompt.
-ENDED_NOTICES = {
-    "consent_revoked": "Вход в дневник закрыт: согласие на обработку персональных данных "
-    "отозвано. Войдите снова — портал подскажет, как дать согласие.",
-    "account_disabled": "Ваша учётная запись отключена. Чтобы восстановить доступ, "
-    "обратитесь в школу.",
-    "erased": "Ваша учётная запись и данные удалены по запросу. Если это ошибка, "
-    "обратитесь в школу.",
-    "password_changed": "Пароль изменили на другом устройстве, поэтому этот сеанс завершён. "
-    "Войдите с новым паролем.",
-    "password_reset": "Школа выдала новый пароль, поэтому этот сеанс завершён. "
-    "Войдите с новым паролем.",
-    "signed_out_others": "Этот сеанс завершили с другого устройства. Если это были не вы, "
-    "войдите и смените пароль или обратитесь в школу.",
-}
-ENDED_DEFAULT = "Ваш сеанс завершён. Войдите снова."
+ENDED_NOTICES = Words(
+    {
+        "consent_revoked": _l(
+            "Вход в дневник закрыт: согласие на обработку персональных данных "
+            "отозвано. Войдите снова — портал подскажет, как дать согласие."
+        ),
+        "account_disabled": _l(
+            "Ваша учётная запись отключена. Чтобы восстановить доступ, обратитесь в школу."
+        ),
+        "erased": _l(
+            "Ваша учётная запись и данные удалены по запросу. Если это ошибка, обратитесь в школу."
+        ),
+        "password_changed": _l(
+            "Пароль изменили на другом устройстве, поэтому этот сеанс завершён. "
+            "Войдите с новым паролем."
+        ),
+        "password_reset": _l(
+            "Школа выдала новый пароль, поэтому этот сеанс завершён. Войдите с новым паролем."
+        ),
+        "signed_out_others": _l(
+            "Этот сеанс завершили с другого устройства. Если это были не вы, "
+            "войдите и смените пароль или обратитесь в школу."
+        ),
+    }
+)
+ENDED_DEFAULT = _l("Ваш сеанс завершён. Войдите снова.")
 
 
 def ended_notice() -> str | None:
@@ -400,7 +413,7 @@ def ended_notice() -> str | None:
     from flask import session
 
     reason = getattr(session, "ended", None)
-    return None if reason is None else ENDED_NOTICES.get(reason, ENDED_DEFAULT)
+    return None if reason is None else ENDED_NOTICES.get(reason, str(ENDED_DEFAULT))
 
 
 def init_app(app: Flask) -> None:

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import session
+from flask_babel import gettext as _
 from flask_login import login_user
 from sqlalchemy import select
 
@@ -27,13 +28,15 @@ from app.access import Decision, Outcome, RoleKind, evaluate
 from app.accounts import sync_roles, user_for
 from app.consent import give_own, request_parental
 from app.extensions import db
+from app.i18n import N_
 from app.identity import ExternalIdentity, ProviderTraits, provider_class
 from app.models import User
 from app.schools.requests import applicant_of, schools_of_record
 from app.tenants import Tenant
 
 # A disabled account stops every login, whatever the method, before any session starts.
-DISABLED = (
+# A Russian message id kept as plain text, translated where the refusal is made: `_(DISABLED)`.
+DISABLED = N_(
     "Войти не получилось: ваша учётная запись на портале отключена. Чтобы восстановить "
     "доступ, обратитесь в свою школу."
 )
@@ -239,7 +242,7 @@ def disabled_before_login(
     if user is None or not user.disabled:
         return None
     audit.record("login_failed", method=method, reason="account_disabled", actor_id=user.id)
-    return Entered("auth.login", refusal=DISABLED)
+    return Entered("auth.login", refusal=_(DISABLED))
 
 
 def refuse_disabled(login: Login) -> Entered | None:
@@ -247,7 +250,7 @@ def refuse_disabled(login: Login) -> Entered | None:
         return None
     audit.record("login_failed", method=login.method, reason="account_disabled",
                  actor_id=login.user.id)  # fmt: skip
-    return Entered("auth.login", refusal=DISABLED)
+    return Entered("auth.login", refusal=_(DISABLED))
 
 
 def decide_access(login: Login) -> None:
@@ -340,7 +343,7 @@ def enter_with_own_consent(access: Access, user: User) -> Entered:
         session.clear()
         audit.record("login_failed", method=access.method, reason="account_disabled",
                      actor_id=user.id)  # fmt: skip
-        return Entered("auth.login", refusal=DISABLED)
+        return Entered("auth.login", refusal=_(DISABLED))
     give_own(user)
     outcome = Outcome.CHOOSE_ROLE if access.several_roles else Outcome.DIARY
     idp = session.get("idp")

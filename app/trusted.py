@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
@@ -39,18 +42,21 @@ from app.wording import local_time
 if TYPE_CHECKING:
     from app.diary import Student
 
-SERVICES = {"diary": "Электронный дневник"}
+SERVICES = {"diary": _l("Электронный дневник")}
+# An invitation's notification keeps the service's name as its message id, the Russian words,
+# and is worded in the reader's language when shown.
+SERVICE_IDS = {"diary": "Электронный дневник"}  # i18n-exempt: message ids kept in payloads
 INVITATION = "trusted_invitation"
 STATE_LABELS = {
-    "sent": "отправлено",
-    "expired": "истекло",
-    "declined": "отклонено",
-    "waiting": "ожидает активации",
-    "active": "активно",
-    "revoked": "отозвано",
-    "left": "прекращено",
+    "sent": _l("отправлено"),
+    "expired": _l("истекло"),
+    "declined": _l("отклонено"),
+    "waiting": _l("ожидает активации"),
+    "active": _l("активно"),
+    "revoked": _l("отозвано"),
+    "left": _l("прекращено"),
     # A parent's list only: the inviting parent is no longer linked to the child.
-    "unlinked": "прекращено",
+    "unlinked": _l("прекращено"),
 }
 # What a parent of the child may still revoke (an ``unlinked`` grant would open again if the
 # school linked the inviting parent once more).
@@ -81,29 +87,37 @@ def invitation_lifetime(tenant: Tenant) -> timedelta:
     return timedelta(days=tenant.policy.trusted_persons.invitation_days)
 
 
-def _days(count: int) -> str:
-    tens, ones = count % 100, count % 10
-    if ones == 1 and tens != 11:
-        return f"{count} дня"
-    return f"{count} дней"
-
-
 def invitation_phrase(tenant: Tenant) -> str:
     """What the parent is told before sending: how long the invitation waits for an answer."""
     days = tenant.policy.trusted_persons.invitation_days
-    return (
-        f"Принять приглашение можно в течение {_days(days)}; "
-        "если доверенное лицо не успеет, приглашение истечёт и его можно будет отправить снова."
+    return ngettext(
+        "Принять приглашение можно в течение %(num)d дня; если доверенное лицо не успеет, "
+        "приглашение истечёт и его можно будет отправить снова.",
+        "Принять приглашение можно в течение %(num)d дней; если доверенное лицо не успеет, "
+        "приглашение истечёт и его можно будет отправить снова.",
+        days,
     )
 
 
 def activation_phrase(tenant: Tenant) -> str:
     """The seeds' sentence (003), with the region's own delay."""
     hours = delay_hours(tenant)
-    when = {0: "сразу", 24: "в течение суток"}.get(hours, f"в течение {hours} ч")
-    return (
+    if hours == 0:
+        return _(
+            "После принятия приглашения доступ к электронному дневнику для доверенного лица "
+            "будет обеспечен сразу."
+        )
+    if hours == 24:
+        return _(
+            "После принятия приглашения доступ к электронному дневнику для доверенного лица "
+            "будет обеспечен в течение суток."
+        )
+    return ngettext(
         "После принятия приглашения доступ к электронному дневнику для доверенного лица "
-        f"будет обеспечен {when}."
+        "будет обеспечен в течение %(num)d ч.",
+        "После принятия приглашения доступ к электронному дневнику для доверенного лица "
+        "будет обеспечен в течение %(num)d ч.",
+        hours,
     )
 
 
@@ -246,7 +260,7 @@ def invite(
     db.session.add(Notification(
         tenant=tenant.slug, recipient_user_id=invitee.id, kind=INVITATION,
         payload={"grant_id": grant.id, "parent": parent.display_name,
-                 "children": [c.full_name for c in children], "service": SERVICES["diary"]},
+                 "children": [c.full_name for c in children], "service": SERVICE_IDS["diary"]},
     ))  # fmt: skip
     names = {c.id: c.full_name for c in children}
     _tell_parents(tenant.slug, TRUSTED_SHARED, names, _links(names), parent, {
@@ -411,9 +425,12 @@ def _grant(user: User, grant_id: int, column) -> TrustedGrant:
 
 
 def expired_words(tenant: Tenant, grant: TrustedGrant) -> str:
-    return (f"Срок действия приглашения истёк {local_time(grant.expires_at, _zone(tenant))}: "
-            "принять или отклонить его уже нельзя. Если доступ к дневнику нужен, попросите "
-            f"родителя ({grant.parent.display_name}) отправить новое приглашение.")  # fmt: skip
+    return _(
+        "Срок действия приглашения истёк %(when)s: принять или отклонить его уже нельзя. "
+        "Если доступ к дневнику нужен, попросите родителя (%(parent)s) отправить новое "
+        "приглашение.",
+        when=local_time(grant.expires_at, _zone(tenant)), parent=grant.parent.display_name,
+    )  # fmt: skip
 
 
 # --- what each side sees ----------------------------------------------------------------------
@@ -430,7 +447,7 @@ class GrantRow:
 
     @property
     def label(self) -> str:
-        return STATE_LABELS[self.state]
+        return str(STATE_LABELS[self.state])
 
     @property
     def revocable(self) -> bool:
@@ -531,27 +548,39 @@ def no_access_reason(tenant: Tenant, invitee: User, child_id: int | None = None)
     if revoked_child is not None:  # a parent took this child out of the grant
         by = revoked_child.ended_by.display_name if revoked_child.ended_by else parent
         when = local_time(revoked_child.ended_at, zone)
-        return f"Доступ к дневнику отозван родителем ({by}) {when}."
+        return _("Доступ к дневнику отозван родителем (%(by)s) %(when)s.", by=by, when=when)
     expires = local_time(grant.expires_at, zone)
     if row.state == "sent":
-        return (f"Приглашение от родителя ({parent}) ждёт вашего ответа в разделе «Уведомления» "
-                f"до {expires}. {activation_phrase(tenant)}")  # fmt: skip
+        waits = _(
+            "Приглашение от родителя (%(parent)s) ждёт вашего ответа в разделе «Уведомления» "
+            "до %(when)s.",
+            parent=parent, when=expires,
+        )  # fmt: skip
+        return f"{waits} {activation_phrase(tenant)}"
     if row.state == "expired":
-        return (f"Приглашение от родителя ({parent}) истекло {expires}: принять его уже нельзя. "
-                "Родитель может отправить новое приглашение.")  # fmt: skip
+        return _(
+            "Приглашение от родителя (%(parent)s) истекло %(when)s: принять его уже нельзя. "
+            "Родитель может отправить новое приглашение.",
+            parent=parent, when=expires,
+        )  # fmt: skip
     if row.state == "waiting":
-        opens = local_time(grant.active_from, zone)
-        return f"Вы приняли приглашение. {activation_phrase(tenant)} Доступ откроется {opens}."
+        opens = _("Доступ откроется %(when)s.", when=local_time(grant.active_from, zone))
+        return " ".join((_("Вы приняли приглашение."), activation_phrase(tenant), opens))
     if row.state == "revoked":
         by = row.ended_by.display_name if row.ended_by else parent
-        return f"Доступ к дневнику отозван родителем ({by}) {local_time(row.ended_at, zone)}."
+        return _("Доступ к дневнику отозван родителем (%(by)s) %(when)s.",
+                 by=by, when=local_time(row.ended_at, zone))  # fmt: skip
     if row.state == "left":
-        return f"Вы отказались от доступа к дневнику {local_time(grant.ended_at, zone)}."
+        return _("Вы отказались от доступа к дневнику %(when)s.",
+                 when=local_time(grant.ended_at, zone))  # fmt: skip
     if row.state == "declined":
-        return f"Вы отклонили приглашение родителя ({parent})."
+        return _("Вы отклонили приглашение родителя (%(parent)s).", parent=parent)
     # Accepted and active, yet not readable: the school no longer links the child to the parent.
-    return (f"Школа больше не связывает ребёнка с родителем ({parent}), который вас пригласил, "
-            "поэтому доступ к дневнику закрыт.")  # fmt: skip
+    return _(
+        "Школа больше не связывает ребёнка с родителем (%(parent)s), который вас пригласил, "
+        "поэтому доступ к дневнику закрыт.",
+        parent=parent,
+    )
 
 
 def readable_children_clause(user: User, at: datetime):

@@ -2,8 +2,10 @@
 
 The audit trail, the statistics and the region check record kinds, reasons and statuses as
 stable codes (``login_failed``, ``wrong_credentials``, ``reachable, HTTP 200``); administrators
-read them here, in Russian. Times are kept in UTC and shown in the region's own time zone
-(``timezone`` in its configuration). Classes sort as people count them: 2А before 11А.
+read them here, in the page's language: the tables are marked for translation lazily
+(``Words``), so the words are chosen when shown and the codes stay what is stored. Times are
+kept in UTC and shown in the region's own time zone (``timezone`` in its configuration), days
+as Babel writes them (``app.i18n``). Classes sort as people count them: 2А before 11А.
 ``tests/test_wording.py`` finds every kind and reason the code can record and fails on one
 without words.
 """
@@ -17,197 +19,267 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from app import i18n
-from app.access.labels import FIELD_LABELS, ROLE_LABELS
 
 DEFAULT_TIMEZONE = "Europe/Moscow"
 
+
+class Words(dict):
+    """A table of codes and their words, marked for translation (``_l``): the words are
+    chosen in the page's language when they are read (``table[code]``, ``table.get(code,
+    code)``, ``values()``, ``items()`` give plain ``str``, which join, compare, search and
+    format as text), never at import. The keys stay codes."""
+
+    def __getitem__(self, key: Any) -> str:
+        return str(super().__getitem__(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return str(super().__getitem__(key)) if key in self else default
+
+    def values(self) -> list[str]:  # type: ignore[override]
+        return [str(words) for words in super().values()]
+
+    def items(self) -> list[tuple[Any, str]]:  # type: ignore[override]
+        return [(key, str(words)) for key, words in super().items()]
+
+
+# --- the access decision's roles and matching fields (app.access.labels) ---------------------
+# Every page that names one reads these: the role choice, the diary, account settings, the
+# school's queue, the audit trail. Keyed by the codes of ``app.access.RoleKind`` (which
+# app.access.labels checks on import) and of the region's ``match_fields``.
+
+ROLE_LABELS = Words(
+    {
+        "student": _l("Ученик"),
+        "guardian": _l("Родитель"),
+        "teacher": _l("Педагогический работник"),
+        "school_admin": _l("Администратор ОО"),
+        "regional_admin": _l("Региональный администратор"),
+        "trusted": _l("Доверенное лицо"),
+    }
+)
+FIELD_LABELS = Words(
+    {
+        "full_name": _l("фамилия, имя или отчество"),
+        "snils": _l("СНИЛС"),
+        "birth_date": _l("дата рождения"),
+        "email": _l("адрес электронной почты"),
+        "phone": _l("номер мобильного телефона"),
+    }
+)
+
+
 # --- audit events -----------------------------------------------------------------------------
 
-EVENT_KINDS = {
-    "login_succeeded": "Вход в дневник",
-    "login_stopped": "Вход остановлен",
-    "login_failed": "Неудачный вход",
-    "logout": "Выход",
-    "sessions_ended": "Сеансы завершены",
-    "account_disabled": "Учётная запись отключена",
-    "account_erased": "Данные удалены по запросу",
-    "events_purged": "Старые события удалены",
-    "regional_admin_granted": "Назначен региональный администратор",
-    "regional_admin_revoked": "Снято назначение регионального администратора",
-    "role_ended": "Роль прекращена",
-    "role_deleted": "Роль удалена",
-    "roles_changed": "Роли изменились при входе",
-    "config_saved": "Настройки региона сохранены",
-    "config_draft_saved": "Черновик настроек сохранён",
-    "config_draft_discarded": "Черновик настроек удалён",
-    "config_preview_started": "Просмотр черновика на сайте региона",
-    "provider_check_overridden": "Опубликовано без пройденной проверки поставщика входа",
-    "login_counters_rebuilt": "Статистика входа пересчитана",
-    "account_enabled": "Учётная запись снова включена",
-    "consent_given": "Согласие дано",
-    "consent_requested": "Родителей попросили о согласии",
-    "consent_revoked": "Согласие отозвано",
-    "credentials_issued": "Выданы логин и пароль",
-    "credentials_reset": "Пароль сброшен школой",
-    "password_changed": "Пароль изменён",
-    "trusted_invited": "Приглашено доверенное лицо",
-    "trusted_accepted": "Приглашение доверенного лица принято",
-    "trusted_declined": "Приглашение доверенного лица отклонено",
-    "trusted_revoked": "Доступ доверенного лица отозван",
-    "trusted_left": "Доверенное лицо отказалось от доступа",
-    "join_requested": "Запрос на присоединение к школе",
-    "join_approved": "Запрос на присоединение одобрен",
-    "join_rejected": "Запрос на присоединение отклонён",
-    "mismatch_reported": "Сообщение о расхождении данных",
-    "mismatch_rejected": "Сообщение о расхождении отклонено",
-    "registry_corrected": "Школа исправила запись",
-    "registry_imported": "Загружен реестр школ",
-    "registry_import_uploaded": "Файл реестра загружен на проверку",
-    "registry_import_started": "Начато применение файла реестра",
-    "registry_import_failed": "Файл реестра не применён",
-    "registry_import_discarded": "Загрузка файла реестра отменена",
-    "snils_shown": "СНИЛС показан полностью",
-    "audit_value_shown": "Значение из журнала показано полностью",
-    "audit_exported": "Журнал событий выгружен в CSV",
-    "diary_viewed": "Просмотр дневника",
-    "forbidden": "Отказано в доступе к странице",
-    "csrf_refused": "Форма отклонена: устаревшая страница",
-}
+EVENT_KINDS = Words(
+    {
+        "login_succeeded": _l("Вход в дневник"),
+        "login_stopped": _l("Вход остановлен"),
+        "login_failed": _l("Неудачный вход"),
+        "logout": _l("Выход"),
+        "sessions_ended": _l("Сеансы завершены"),
+        "account_disabled": _l("Учётная запись отключена"),
+        "account_erased": _l("Данные удалены по запросу"),
+        "events_purged": _l("Старые события удалены"),
+        "regional_admin_granted": _l("Назначен региональный администратор"),
+        "regional_admin_revoked": _l("Снято назначение регионального администратора"),
+        "role_ended": _l("Роль прекращена"),
+        "role_deleted": _l("Роль удалена"),
+        "roles_changed": _l("Роли изменились при входе"),
+        "config_saved": _l("Настройки региона сохранены"),
+        "config_draft_saved": _l("Черновик настроек сохранён"),
+        "config_draft_discarded": _l("Черновик настроек удалён"),
+        "config_preview_started": _l("Просмотр черновика на сайте региона"),
+        "provider_check_overridden": _l("Опубликовано без пройденной проверки поставщика входа"),
+        "login_counters_rebuilt": _l("Статистика входа пересчитана"),
+        "account_enabled": _l("Учётная запись снова включена"),
+        "consent_given": _l("Согласие дано"),
+        "consent_requested": _l("Родителей попросили о согласии"),
+        "consent_revoked": _l("Согласие отозвано"),
+        "credentials_issued": _l("Выданы логин и пароль"),
+        "credentials_reset": _l("Пароль сброшен школой"),
+        "password_changed": _l("Пароль изменён"),
+        "trusted_invited": _l("Приглашено доверенное лицо"),
+        "trusted_accepted": _l("Приглашение доверенного лица принято"),
+        "trusted_declined": _l("Приглашение доверенного лица отклонено"),
+        "trusted_revoked": _l("Доступ доверенного лица отозван"),
+        "trusted_left": _l("Доверенное лицо отказалось от доступа"),
+        "join_requested": _l("Запрос на присоединение к школе"),
+        "join_approved": _l("Запрос на присоединение одобрен"),
+        "join_rejected": _l("Запрос на присоединение отклонён"),
+        "mismatch_reported": _l("Сообщение о расхождении данных"),
+        "mismatch_rejected": _l("Сообщение о расхождении отклонено"),
+        "registry_corrected": _l("Школа исправила запись"),
+        "registry_imported": _l("Загружен реестр школ"),
+        "registry_import_uploaded": _l("Файл реестра загружен на проверку"),
+        "registry_import_started": _l("Начато применение файла реестра"),
+        "registry_import_failed": _l("Файл реестра не применён"),
+        "registry_import_discarded": _l("Загрузка файла реестра отменена"),
+        "snils_shown": _l("СНИЛС показан полностью"),
+        "audit_value_shown": _l("Значение из журнала показано полностью"),
+        "audit_exported": _l("Журнал событий выгружен в CSV"),
+        "diary_viewed": _l("Просмотр дневника"),
+        "forbidden": _l("Отказано в доступе к странице"),
+        "csrf_refused": _l("Форма отклонена: устаревшая страница"),
+    }
+)
 
 # Why a login did not end in the diary (``reason`` of a failure, ``outcome`` of a stopped
 # login) and why sessions ended (``reason`` of ``sessions_ended``).
-REASONS = {
-    # the access decision
-    "diary": "дневник открыт",
-    "choose_role": "выбор роли",
-    "not_found": "дневник не найден",
-    "email_missing": "нет электронной почты",
-    "parent_consent_needed": "нет согласия родителя",
-    "own_consent_needed": "первый вход: согласие не дано",
-    "account_unconfirmed": "учётная запись не подтверждена",
-    "student_profile": "ученик не зачислен",
-    # the identity provider
-    "wrong_credentials": "неверный логин или пароль",
-    "refused": "отказ на странице прав доступа",
-    "provider_unavailable": "сервис входа недоступен",
-    "provider_error": "сервис входа ответил ошибкой",
-    "invalid_token": "сервис входа прислал неверный ответ",
-    "invalid_metadata": "сервис входа неверно описал себя",
-    "mix_up": "ответ пришёл от другого сервиса входа",
-    "misconfigured": "ошибка в настройках входа у портала",
-    "bad_state": "устаревшая страница входа",
-    "account_disabled": "учётная запись отключена",
-    # sessions ended
-    "signed_out_others": "человек завершил другие сеансы",
-    "consent_revoked": "согласие отозвано",
-    "password_changed": "пароль изменён",
-    "password_reset": "школа сбросила пароль",
-    "erased": "данные удалены по запросу",
-}
+REASONS = Words(
+    {
+        # the access decision
+        "diary": _l("дневник открыт"),
+        "choose_role": _l("выбор роли"),
+        "not_found": _l("дневник не найден"),
+        "email_missing": _l("нет электронной почты"),
+        "parent_consent_needed": _l("нет согласия родителя"),
+        "own_consent_needed": _l("первый вход: согласие не дано"),
+        "account_unconfirmed": _l("учётная запись не подтверждена"),
+        "student_profile": _l("ученик не зачислен"),
+        # the identity provider
+        "wrong_credentials": _l("неверный логин или пароль"),
+        "refused": _l("отказ на странице прав доступа"),
+        "provider_unavailable": _l("сервис входа недоступен"),
+        "provider_error": _l("сервис входа ответил ошибкой"),
+        "invalid_token": _l("сервис входа прислал неверный ответ"),
+        "invalid_metadata": _l("сервис входа неверно описал себя"),
+        "mix_up": _l("ответ пришёл от другого сервиса входа"),
+        "misconfigured": _l("ошибка в настройках входа у портала"),
+        "bad_state": _l("устаревшая страница входа"),
+        "account_disabled": _l("учётная запись отключена"),
+        # sessions ended
+        "signed_out_others": _l("человек завершил другие сеансы"),
+        "consent_revoked": _l("согласие отозвано"),
+        "password_changed": _l("пароль изменён"),
+        "password_reset": _l("школа сбросила пароль"),
+        "erased": _l("данные удалены по запросу"),
+    }
+)
 
 # What Flask-WTF says when it refuses a form (``reason`` of ``csrf_refused``).
-CSRF_REASONS = {
-    "The CSRF token is missing.": "в форме нет защитного ключа",
-    "The CSRF session token is missing.": "сеанс закончился, страница устарела",
-    "The CSRF token has expired.": "страница устарела",
-    "The CSRF token is invalid.": "неверный защитный ключ",
-    "The CSRF tokens do not match.": "защитный ключ от другого сеанса",
-    "The referrer header is missing.": "браузер не сообщил, откуда отправлена форма",
-    "The referrer does not match the host.": "форма отправлена с другого сайта",
-}
+CSRF_REASONS = Words(
+    {
+        "The CSRF token is missing.": _l("в форме нет защитного ключа"),
+        "The CSRF session token is missing.": _l("сеанс закончился, страница устарела"),
+        "The CSRF token has expired.": _l("страница устарела"),
+        "The CSRF token is invalid.": _l("неверный защитный ключ"),
+        "The CSRF tokens do not match.": _l("защитный ключ от другого сеанса"),
+        "The referrer header is missing.": _l("браузер не сообщил, откуда отправлена форма"),
+        "The referrer does not match the host.": _l("форма отправлена с другого сайта"),
+    }
+)
 
-CONSENT_KINDS = {"own": "на обработку персональных данных", "parental": "родителя за ребёнка"}
-REVOKED_BY = {"giver": "тот, кто дал согласие", "student": "ученик"}
-REQUESTS = {"JoinRequest": "запрос на присоединение", "MismatchReport": "расхождение данных"}
-RECORD_FIELDS = {
-    "last_name": "фамилия",
-    "first_name": "имя",
-    "middle_name": "отчество",
-    "birth_date": "дата рождения",
-    "snils": "СНИЛС",
-    "email": "электронная почта",
-    "phone": "мобильный телефон",
-    "full_name": FIELD_LABELS["full_name"],
-}
+CONSENT_KINDS = Words({"own": _l("на обработку персональных данных"),
+                      "parental": _l("родителя за ребёнка")})  # fmt: skip
+REVOKED_BY = Words({"giver": _l("тот, кто дал согласие"), "student": _l("ученик")})
+REQUESTS = Words({"JoinRequest": _l("запрос на присоединение"),
+                  "MismatchReport": _l("расхождение данных")})  # fmt: skip
+RECORD_FIELDS = Words(
+    {
+        "last_name": _l("фамилия"),
+        "first_name": _l("имя"),
+        "middle_name": _l("отчество"),
+        "birth_date": _l("дата рождения"),
+        "snils": _l("СНИЛС"),
+        "email": _l("электронная почта"),
+        "phone": _l("мобильный телефон"),
+        "full_name": dict.get(FIELD_LABELS, "full_name"),
+    }
+)
 # A registry import counts what it wrote by record type.
-REGISTRY_RECORDS = {
-    "school": "школ",
-    "class": "классов",
-    "person": "людей",
-    "enrolment": "зачислений",
-    "guardian": "связей с родителями",
-    "staff": "сотрудников",
-}
+REGISTRY_RECORDS = Words(
+    {
+        "school": _l("школ"),
+        "class": _l("классов"),
+        "person": _l("людей"),
+        "enrolment": _l("зачислений"),
+        "guardian": _l("связей с родителями"),
+        "staff": _l("сотрудников"),
+    }
+)
 # An erasure counts what it removed.
-ERASED_PARTS = {
-    "consents": "согласий удалено",
-    "notifications": "уведомлений удалено",
-    "join_requests": "запросов на присоединение удалено",
-    "mismatch_reports": "сообщений о расхождении удалено",
-    "trusted_grant_children": "детей в доступах доверенных лиц удалено",
-    "trusted_grants": "доступов доверенных лиц удалено",
-    "roles": "ролей удалено",
-    "regional_admin": "назначений администратором удалено",
-    "config_drafts": "черновиков настроек удалено",
-    "password_login": "логинов от школы удалено",
-    "audit_rows_pseudonymised": "записей журнала обезличено",
-}
+ERASED_PARTS = Words(
+    {
+        "consents": _l("согласий удалено"),
+        "notifications": _l("уведомлений удалено"),
+        "join_requests": _l("запросов на присоединение удалено"),
+        "mismatch_reports": _l("сообщений о расхождении удалено"),
+        "trusted_grant_children": _l("детей в доступах доверенных лиц удалено"),
+        "trusted_grants": _l("доступов доверенных лиц удалено"),
+        "roles": _l("ролей удалено"),
+        "regional_admin": _l("назначений администратором удалено"),
+        "config_drafts": _l("черновиков настроек удалено"),
+        "password_login": _l("логинов от школы удалено"),
+        "audit_rows_pseudonymised": _l("записей журнала обезличено"),
+    }
+)
+
+
+def _capitalized(label: Any) -> str:
+    text = str(label)
+    return text[:1].upper() + text[1:]
+
 
 # The labels of an event's details, in the order they are shown.
-DETAILS = {
-    "method": "Способ входа",
-    "outcome": "Итог",
-    "reason": "Причина",
-    "role": "Роль",
-    "consent": "Согласие",
-    "by": "Отозвал",
-    "user_id": "Учётная запись",
-    "invitee_id": "Доверенное лицо",
-    "parent_id": "Родитель",
-    "student_id": "Ученик",
-    "person_id": "Запись реестра",
-    "children": "Дети",
-    "guardians": "Родителей спросили",
-    "school_id": "Школа",
-    "schools": "Школы с похожей записью",
-    "class_id": "Класс",
-    "request": "Запрос",
-    "request_id": "Номер запроса",
-    "report_id": "Номер сообщения",
-    "grant_id": "Номер приглашения",
-    "field": "Отличается",
-    "shared": "Человек приложил",
-    "fields": "Исправлено",
-    "version": "Версия",
-    "restores": "Откат к версии",
-    "comment": "Комментарий",
-    "login": "Логин",
-    "week": "Неделя",
-    "path": "Страница",
-    "count": "Количество",
-    "before": "Удалены события до",
-    "source": "Файл",
-    "person": "Обозначение в журнале",
-    "actor": "Кто",
-    "detail": "Техническое описание",
-    "event_id": "Событие журнала",
-    "base": "На основе версии",
-    "failed": "Не пройдено",
-    "provider": "Поставщик входа",
-    "days": "Дней пересчитано",
-    "shown": "Показано полностью",
-    "filters": "Отбор",
-    "changes": "Изменения",
-    "job": "Номер загрузки реестра",
-    "added": "Записей добавлено",
-    "changed": "Записей изменено",
-    "removed": "Записей удалено",
-    "skipped": "Строк с ошибками пропущено",
-    **{key: label.capitalize() for key, label in REGISTRY_RECORDS.items()},
-    **{key: label.capitalize() for key, label in ERASED_PARTS.items()},
-}
+DETAILS = Words(
+    {
+        "method": _l("Способ входа"),
+        "outcome": _l("Итог"),
+        "reason": _l("Причина"),
+        "role": _l("Роль"),
+        "consent": _l("Согласие"),
+        "by": _l("Отозвал"),
+        "user_id": _l("Учётная запись"),
+        "invitee_id": _l("Доверенное лицо"),
+        "parent_id": _l("Родитель"),
+        "student_id": _l("Ученик"),
+        "person_id": _l("Запись реестра"),
+        "children": _l("Дети"),
+        "guardians": _l("Родителей спросили"),
+        "school_id": _l("Школа"),
+        "schools": _l("Школы с похожей записью"),
+        "class_id": _l("Класс"),
+        "request": _l("Запрос"),
+        "request_id": _l("Номер запроса"),
+        "report_id": _l("Номер сообщения"),
+        "grant_id": _l("Номер приглашения"),
+        "field": _l("Отличается"),
+        "shared": _l("Человек приложил"),
+        "fields": _l("Исправлено"),
+        "version": _l("Версия"),
+        "restores": _l("Откат к версии"),
+        "comment": _l("Комментарий"),
+        "login": _l("Логин"),
+        "week": _l("Неделя"),
+        "path": _l("Страница"),
+        "count": _l("Количество"),
+        "before": _l("Удалены события до"),
+        "source": _l("Файл"),
+        "person": _l("Обозначение в журнале"),
+        "actor": _l("Кто"),
+        "detail": _l("Техническое описание"),
+        "event_id": _l("Событие журнала"),
+        "base": _l("На основе версии"),
+        "failed": _l("Не пройдено"),
+        "provider": _l("Поставщик входа"),
+        "days": _l("Дней пересчитано"),
+        "shown": _l("Показано полностью"),
+        "filters": _l("Отбор"),
+        "changes": _l("Изменения"),
+        "job": _l("Номер загрузки реестра"),
+        "added": _l("Записей добавлено"),
+        "changed": _l("Записей изменено"),
+        "removed": _l("Записей удалено"),
+        "skipped": _l("Строк с ошибками пропущено"),
+        **{key: LazyString(_capitalized, label) for key, label in dict.items(REGISTRY_RECORDS)},
+        **{key: LazyString(_capitalized, label) for key, label in dict.items(ERASED_PARTS)},
+    }
+)
 # Ids that name a portal account, a registry person, a school or a class.
 USER_KEYS = ("user_id", "invitee_id", "parent_id", "actor")
 PERSON_KEYS = ("student_id", "person_id", "children")
@@ -227,7 +299,7 @@ def _plain(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
-        return "да" if value else "нет"
+        return _("да") if value else _("нет")
     if isinstance(value, list | tuple):
         return ", ".join(_plain(item) for item in value)
     return str(value)
@@ -236,7 +308,7 @@ def _plain(value: Any) -> str:
 def erased_name(value: Any) -> str | None:
     """An erased person's pseudonym as it stands in the trail."""
     if isinstance(value, str) and value.startswith("erased-"):
-        return f"удалённая учётная запись ({value})"
+        return _("удалённая учётная запись (%(pseudonym)s)", pseudonym=value)
     return None
 
 
@@ -247,7 +319,7 @@ def detail_lines(
     methods: dict[str, str],
     names: dict[str, dict[int, str]],
 ) -> list[tuple[str, str]]:
-    """An event's details as labelled lines in Russian: codes in words, ids as names.
+    """An event's details as labelled lines in the page's language: codes in words, ids as names.
     ``names`` holds the names found for this page: ``user``, ``person``, ``school``, ``class``
     by id."""
 
@@ -260,7 +332,7 @@ def detail_lines(
         if value is None:
             return "—"
         found = names.get(table, {}).get(value) if isinstance(value, int) else None
-        return found or f"№ {value}"
+        return found or _("№ %(number)s", number=value)
 
     def words(key: str, value: Any) -> str:
         if key == "method":
@@ -312,24 +384,33 @@ def week_words(value: Any) -> str:
     if not match:
         return _plain(value)
     monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
-    return f"с {day_words(monday)}"
+    return _("с %(day)s", day=day_words(monday))
 
 
 # --- the region check -------------------------------------------------------------------------
 
+# The probe and the check write in English for operators (``app.qa``, the logs); an
+# administrator reads the pattern's words, the matched parts (a status, an exception, a
+# variable's name) kept as they are.
 PROBE_WORDS = (
-    (r"^reachable, HTTP (\d+)$", "отвечает (HTTP {0})"),
-    (r"^unreachable \((\w*Timeout\w*)\)$", "не отвечает: истекло время ожидания ({0})"),
-    (r"^unreachable \((\w+)\)$", "не отвечает: нет соединения ({0})"),
-    (r"^HTTP (\d+)$", "отвечает ошибкой HTTP {0}"),
-    (r"^nothing to reach$", "проверять нечего: вход без внешнего сервиса"),
+    (r"^reachable, HTTP (?P<status>\d+)$", _l("отвечает (HTTP %(status)s)")),
+    (
+        r"^unreachable \((?P<error>\w*Timeout\w*)\)$",
+        _l("не отвечает: истекло время ожидания (%(error)s)"),
+    ),
+    (r"^unreachable \((?P<error>\w+)\)$", _l("не отвечает: нет соединения (%(error)s)")),
+    (r"^HTTP (?P<status>\d+)$", _l("отвечает ошибкой HTTP %(status)s")),
+    (r"^nothing to reach$", _l("проверять нечего: вход без внешнего сервиса")),
 )
 PROBLEM_WORDS = (
-    (r"^(\w+) \(or (\w+)\) is not set$", "не задана переменная окружения {0} (или {1})"),
-    (r"^(\w+) is not set$", "не задана переменная окружения {0}"),
-    (r"^(\w+): no file at that path$", "{0}: по этому пути нет файла"),
-    (r"^(\w+): not a GOST private key$", "{0}: это не закрытый ключ ГОСТ"),
-    (r"^(\w+): not a PEM certificate$", "{0}: это не сертификат PEM"),
+    (
+        r"^(?P<name>\w+) \(or (?P<other>\w+)\) is not set$",
+        _l("не задана переменная окружения %(name)s (или %(other)s)"),
+    ),
+    (r"^(?P<name>\w+) is not set$", _l("не задана переменная окружения %(name)s")),
+    (r"^(?P<name>\w+): no file at that path$", _l("%(name)s: по этому пути нет файла")),
+    (r"^(?P<name>\w+): not a GOST private key$", _l("%(name)s: это не закрытый ключ ГОСТ")),
+    (r"^(?P<name>\w+): not a PEM certificate$", _l("%(name)s: это не сертификат PEM")),
 )
 
 
@@ -337,7 +418,7 @@ def _translated(text: str, table) -> str:
     for pattern, words in table:
         match = re.match(pattern, text)
         if match:
-            return words.format(*match.groups())
+            return str(words) % match.groupdict()
     return text
 
 
@@ -353,6 +434,7 @@ def problem_words(problem: str) -> str:
 
 
 # --- time in the region's zone ----------------------------------------------------------------
+
 
 def zone() -> ZoneInfo:
     """The time zone of the request's region (Moscow time outside a region)."""
@@ -375,27 +457,30 @@ def local(value: datetime | str | None, tz: ZoneInfo | None = None) -> datetime 
     return value.astimezone(tz or zone())
 
 
-ZONE_NAMES = {
-    "Europe/Kaliningrad": "калининградское время",
-    "Europe/Moscow": "московское время",
-    "Europe/Samara": "самарское время",
-    "Asia/Yekaterinburg": "екатеринбургское время",
-    "Asia/Omsk": "омское время",
-    "Asia/Krasnoyarsk": "красноярское время",
-    "Asia/Irkutsk": "иркутское время",
-    "Asia/Yakutsk": "якутское время",
-    "Asia/Vladivostok": "владивостокское время",
-    "Asia/Magadan": "магаданское время",
-    "Asia/Kamchatka": "камчатское время",
-}
+ZONE_NAMES = Words(
+    {
+        "Europe/Kaliningrad": _l("калининградское время"),
+        "Europe/Moscow": _l("московское время"),
+        "Europe/Samara": _l("самарское время"),
+        "Asia/Yekaterinburg": _l("екатеринбургское время"),
+        "Asia/Omsk": _l("омское время"),
+        "Asia/Krasnoyarsk": _l("красноярское время"),
+        "Asia/Irkutsk": _l("иркутское время"),
+        "Asia/Yakutsk": _l("якутское время"),
+        "Asia/Vladivostok": _l("владивостокское время"),
+        "Asia/Magadan": _l("магаданское время"),
+        "Asia/Kamchatka": _l("камчатское время"),
+    }
+)
 
 
 def zone_words(name: str) -> str:
     """How the region's zone is called: «московское время», or its offset from UTC."""
     if name in ZONE_NAMES:
         return ZONE_NAMES[name]
-    offset = datetime.now(ZoneInfo(name)).strftime("%z")
-    return f"время UTC{offset[:3]}:{offset[3:]}"
+    minutes = int(datetime.now(ZoneInfo(name)).utcoffset().total_seconds()) // 60
+    sign, minutes = ("-", -minutes) if minutes < 0 else ("+", minutes)
+    return _("время UTC%(offset)s", offset=f"{sign}{minutes // 60:02d}:{minutes % 60:02d}")
 
 
 def day_words(day: date) -> str:
@@ -437,4 +522,4 @@ def class_order(name: str | None) -> tuple:
 
 def _letters(text: str) -> str:
     # ё sorts after е in the alphabet, not before а as its code point would have it.
-    return text.casefold().replace("ё", "е\U0010ffff")
+    return text.casefold().replace("ё", "е\U0010ffff")  # i18n-exempt: a sort key's letters

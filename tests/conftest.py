@@ -15,7 +15,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import create_app
+from app import catalogues, create_app
 from app.extensions import db
 from app.settings import PROJECT_ROOT, database_url
 
@@ -37,6 +37,11 @@ def fresh_postgres(admin_url: str) -> Iterator[str]:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+def pytest_configure(config):
+    # The app reads the compiled catalogues: compile those older than their .po (make does too).
+    catalogues.compile_all(only_stale=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ The form only reads the post: the rules and their words (too short, too common, 
 same twice, wrong current password) are ``credentials``'s, so no field here refuses anything.
 """
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 
@@ -17,9 +18,9 @@ class PasswordChangeForm(FlaskForm):
     class Meta:
         csrf = False  # CSRFProtect checks every POST; the template carries the token
 
-    current = PasswordField("Текущий пароль")
-    password = PasswordField("Новый пароль")
-    password_again = PasswordField("Новый пароль ещё раз")
+    current = PasswordField(_l("Текущий пароль"))
+    password = PasswordField(_l("Новый пароль"))
+    password_again = PasswordField(_l("Новый пароль ещё раз"))
 
     def __init__(self, *args, asks_current: bool, **kwargs):
         super().__init__(*args, **kwargs)

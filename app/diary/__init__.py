@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from babel.numbers import format_decimal
+from flask_babel import gettext as _
 from markupsafe import Markup
+
+from app import i18n
 
 from .calendar import Term, monday_of, parse_week, term_of, week_label
 from .charts import Sparkline, mark_badges, sparkline
@@ -43,7 +47,8 @@ class Lesson:
 class Day:
     day: date
     lessons: tuple[Lesson, ...] = ()
-    # Why there are no lessons: «Каникулы», «Выходной», a public holiday.
+    # Why there are no lessons: «Каникулы», «Выходной», a public holiday (a lazy text: the
+    # day is kept and shown in whichever language the page is in).
     off: str | None = None
 
 
@@ -75,19 +80,27 @@ class SubjectMarks:
     def average(self) -> float | None:
         if not self.marks:
             return None
-        return sum(mark for _, mark in self.marks) / len(self.marks)
+        return sum(mark for _day, mark in self.marks) / len(self.marks)
+
+    @property
+    def average_text(self) -> str:
+        """«4,25» (in English «4.25»); «—» before the first mark."""
+        if self.average is None:
+            return "—"
+        # Rounded as "%.2f" rounds, then written with the page's decimal sign.
+        return format_decimal(float(f"{self.average:.2f}"), "0.00", locale=i18n.locale())
 
     @property
     def chart(self) -> Sparkline:
-        return sparkline([mark for _, mark in self.marks])
+        return sparkline([mark for _day, mark in self.marks])
 
     @property
     def badges(self) -> Markup:
-        return mark_badges(mark for _, mark in self.marks)
+        return mark_badges(mark for _day, mark in self.marks)
 
     @property
     def chart_svg(self) -> Markup:
-        found = ", ".join(str(mark) for _, mark in self.marks) or "оценок пока нет"
+        found = ", ".join(str(mark) for _day, mark in self.marks) or _("оценок пока нет")
         return self.chart.svg(f"{self.subject}: {found}")
 
 

@@ -11,14 +11,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from babel.dates import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app import i18n
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
-# Public holidays that fall in term time.
-HOLIDAYS = {(11, 4): "День народного единства", (2, 23): "День защитника Отечества",
-            (3, 8): "Международный женский день", (5, 1): "Праздник Весны и Труда",
-            (5, 9): "День Победы"}  # fmt: skip
+# Public holidays that fall in term time. Lazy, like the other reasons for a day without
+# lessons: a journal's day is kept by the worker (app.diary.stub) and read in any language.
+HOLIDAYS = {(11, 4): _l("День народного единства"), (2, 23): _l("День защитника Отечества"),
+            (3, 8): _l("Международный женский день"), (5, 1): _l("Праздник Весны и Труда"),
+            (5, 9): _l("День Победы")}  # fmt: skip
+WEEKEND, SCHOOL_HOLIDAYS = _l("Выходной"), _l("Каникулы")
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,9 @@ class Term:
 
     @property
     def name(self) -> str:
-        return f"{self.number}-я четверть"
-
-    @property
-    def accusative(self) -> str:
-        """«Оценки за 2-ю четверть»."""
-        return f"{self.number}-ю четверть"
+        """«2-я четверть», in the page's language (the diary's marks heading says the term
+        in a sentence of its own: «Оценки за 2-ю четверть»)."""
+        return _("%(num)d-я четверть", num=self.number)
 
 
 def terms(school_year: int) -> tuple[Term, ...]:
@@ -55,12 +56,13 @@ def term_of(day: date) -> Term | None:
 
 
 def day_off(day: date) -> str | None:
+    """Why ``day`` has no lessons, or None: a lazy text, put in the page's language when shown."""
     if day.weekday() >= 5:
-        return "Выходной"
+        return WEEKEND
     if (day.month, day.day) in HOLIDAYS:
         return HOLIDAYS[(day.month, day.day)]
     if term_of(day) is None:
-        return "Каникулы"
+        return SCHOOL_HOLIDAYS
     return None
 
 

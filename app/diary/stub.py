@@ -20,16 +20,23 @@ from .calendar import day_off, term_of
 BELLS = (("08:30", "09:15"), ("09:25", "10:10"), ("10:30", "11:15"), ("11:35", "12:20"),
          ("12:30", "13:15"), ("13:25", "14:10"), ("14:20", "15:05"))  # fmt: skip
 
-PRIMARY = ("Русский язык", "Литературное чтение", "Математика", "Окружающий мир",
-           "Английский язык", "Музыка", "Изобразительное искусство", "Физическая культура",
-           "Технология")  # fmt: skip
-MIDDLE = ("Русский язык", "Литература", "Математика", "История", "География", "Биология",
-          "Английский язык", "Физическая культура", "Музыка", "Технология")  # fmt: skip
-SENIOR = ("Русский язык", "Литература", "Алгебра", "Геометрия", "История", "Обществознание",
-          "География", "Биология", "Физика", "Химия", "Информатика", "Английский язык",
-          "Физическая культура", "Основы безопасности и защиты Родины")  # fmt: skip
+# The journal's own data (subjects, topics, homework): a real journal system sends it in its
+# own words, so none of it is translated here.
+PRIMARY = (  # i18n-exempt: the journal's data
+    "Русский язык", "Литературное чтение", "Математика", "Окружающий мир", "Английский язык",
+    "Музыка", "Изобразительное искусство", "Физическая культура", "Технология",
+)  # fmt: skip
+MIDDLE = (  # i18n-exempt: the journal's data
+    "Русский язык", "Литература", "Математика", "История", "География", "Биология",
+    "Английский язык", "Физическая культура", "Музыка", "Технология",
+)  # fmt: skip
+SENIOR = (  # i18n-exempt: the journal's data
+    "Русский язык", "Литература", "Алгебра", "Геометрия", "История", "Обществознание",
+    "География", "Биология", "Физика", "Химия", "Информатика", "Английский язык",
+    "Физическая культура", "Основы безопасности и защиты Родины",
+)  # fmt: skip
 
-TOPICS = {
+TOPICS = {  # i18n-exempt: the journal's data (lesson topics)
     "Русский язык": ("Правописание приставок", "Сложноподчинённое предложение",
                      "Причастный оборот", "Безударные гласные в корне"),
     "Математика": ("Дроби", "Уравнения", "Проценты", "Площадь прямоугольника"),
@@ -40,7 +47,7 @@ TOPICS = {
     "История": ("Древняя Русь", "Эпоха Петра I", "Античный мир"),
     "Английский язык": ("Present Simple", "My family", "Past Simple"),
 }  # fmt: skip
-HOMEWORK = {
+HOMEWORK = {  # i18n-exempt: the journal's data (homework)
     "Русский язык": "§ {a}, упр. {b}",
     "Математика": "№ {a}, {b}",
     "Алгебра": "№ {a}–{b}",
@@ -50,7 +57,13 @@ HOMEWORK = {
     "Английский язык": "Ex. {a}, p. {b}",
     "История": "§ {a}, вопросы в конце параграфа",
 }
-NO_HOMEWORK = ("Физическая культура", "Музыка", "Изобразительное искусство", "Технология")
+NO_HOMEWORK = (  # i18n-exempt: the journal's data
+    "Физическая культура", "Музыка", "Изобразительное искусство", "Технология",
+)  # fmt: skip
+# A subject without topics of its own, and a lesson without homework of its own.
+NEW_TOPIC = "{subject}: новая тема"  # i18n-exempt: the journal's data
+REVISION = "{subject}: повторение"  # i18n-exempt: the journal's data
+REVISE_THE_LESSON = "Повторить тему урока"  # i18n-exempt: the journal's data
 # How often a lesson brings a mark, and how marks fall (5 is the best).
 MARK_CHANCE = 0.35
 MARK_WEIGHTS = ((5, 35), (4, 40), (3, 20), (2, 5))
@@ -113,12 +126,13 @@ class StubDiary:
 
     def _lesson(self, student: Student, day: date, number: int, subject: str) -> Lesson:
         klass = (student.school, student.class_name)
-        topics = TOPICS.get(subject, (f"{subject}: новая тема", f"{subject}: повторение"))
+        general = (NEW_TOPIC.format(subject=subject), REVISION.format(subject=subject))
+        topics = TOPICS.get(subject, general)
         topic = topics[_number("topic", klass, day, number) % len(topics)]
         homework = ""
         if subject not in NO_HOMEWORK:
             a, b = 1 + _number("a", klass, day, number) % 60, 1 + _number("b", klass, day) % 300
-            homework = HOMEWORK.get(subject, "Повторить тему урока").format(a=a, b=b)
+            homework = HOMEWORK.get(subject, REVISE_THE_LESSON).format(a=a, b=b)
         starts, ends = BELLS[number - 1]
         marks = self._marks(student, day, number, subject)
         return Lesson(number, starts, ends, subject, topic, homework, marks)

@@ -214,7 +214,7 @@ def is_implemented(kind: str) -> bool:
 
 def offered_methods(tenant: Tenant) -> list:
     """The region's login methods, in its order, that have a provider to run them."""
-    return [method for method in tenant.config.login_methods if is_implemented(method.kind)]
+    return [method for method in tenant.shown.login_methods if is_implemented(method.kind)]
 
 
 def region_provider(tenant: Tenant) -> type[IdentityProvider]:

@@ -1,4 +1,5 @@
-"""Checking a region's identity provider before it goes live, item by item, in Russian.
+"""Checking a region's identity provider before it goes live, item by item, in words for the
+region's administrator (in the page's language).
 
 Auth0's «Try connection» for our two kinds. OpenID Connect: the discovery document, its
 issuer against the configured one, the keys (JWKS) and whether they serve the signing
@@ -42,12 +43,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_babel.speaklater import LazyString
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
-from app import audit
+from app import audit, i18n
 from app.settings import SettingsError, secret
 from app.tenants.schema import Emulator
+from app.wording import Words
 
 from .base import provider_class
 from .deadline import Deadline
@@ -74,36 +80,71 @@ GOST_256 = "1.2.643.7.1.1.1.1"
 GOST_512 = "1.2.643.7.1.1.1.2"
 KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
 
-NAMES = {
-    "discovery": "Документ discovery",
-    "issuer": "Издатель (issuer)",
-    "jwks": "Ключи подписи (JWKS)",
-    "algorithms": "Алгоритмы подписи токенов",
-    "authorization_endpoint": "Адрес авторизации",
-    "token_endpoint": "Адрес выдачи токенов",
-    "userinfo_endpoint": "Адрес сведений о пользователе",
-    "client_secret": "Секрет клиента",
-    "client_certificate": "Сертификат портала",
-    "private_key": "Закрытый ключ портала",
-    "key_pair": "Ключ и сертификат — пара",
-    "certificate_hash": "Отпечаток сертификата для ЕСИА",
-    "provider_certificate": "Сертификат ЕСИА для проверки токенов",
-    "endpoint": "Адрес поставщика",
-    "environment": "Настройки окружения",
-    "kind": "Вид поставщика",
-    "check": "Проверка",
-}
-WHAT_IS_CHECKED = {
-    "oidc": (
-        "документ discovery и издатель в нём, набор ключей (JWKS) и алгоритмы подписи, "
-        "адреса авторизации, выдачи токенов и сведений о пользователе, секрет клиента"
-    ),
-    "esia": (
-        "адреса авторизации и выдачи токенов; сертификат и закрытый ключ портала (читаются, "
-        "составляют пару, не истекли), отпечаток сертификата, который увидит ЕСИА; "
-        "сертификат ЕСИА для проверки токенов"
-    ),
-}
+NAMES = Words(
+    {
+        "discovery": _l("Документ discovery"),
+        "issuer": _l("Издатель (issuer)"),
+        "jwks": _l("Ключи подписи (JWKS)"),
+        "algorithms": _l("Алгоритмы подписи токенов"),
+        "authorization_endpoint": _l("Адрес авторизации"),
+        "token_endpoint": _l("Адрес выдачи токенов"),
+        "userinfo_endpoint": _l("Адрес сведений о пользователе"),
+        "client_secret": _l("Секрет клиента"),
+        "client_certificate": _l("Сертификат портала"),
+        "private_key": _l("Закрытый ключ портала"),
+        "key_pair": _l("Ключ и сертификат — пара"),
+        "certificate_hash": _l("Отпечаток сертификата для ЕСИА"),
+        "provider_certificate": _l("Сертификат ЕСИА для проверки токенов"),
+        "endpoint": _l("Адрес поставщика"),
+        "environment": _l("Настройки окружения"),
+        "kind": _l("Вид поставщика"),
+        "check": _l("Проверка"),
+    }
+)
+WHAT_IS_CHECKED = Words(
+    {
+        "oidc": _l(
+            "документ discovery и издатель в нём, набор ключей (JWKS) и алгоритмы подписи, "
+            "адреса авторизации, выдачи токенов и сведений о пользователе, секрет клиента"
+        ),
+        "esia": _l(
+            "адреса авторизации и выдачи токенов; сертификат и закрытый ключ портала (читаются, "
+            "составляют пару, не истекли), отпечаток сертификата, который увидит ЕСИА; "
+            "сертификат ЕСИА для проверки токенов"
+        ),
+    }
+)
+# A file the check reads, by the item that reads it: where the variable must point, and what a
+# file too large to be one is not.
+FILE_NOT_SET = Words(
+    {
+        "client_certificate": _l(
+            "Переменная окружения %(variable)s на серверах портала не задана: укажите в ней путь "
+            "к файлу сертификата портала."
+        ),
+        "private_key": _l(
+            "Переменная окружения %(variable)s на серверах портала не задана: укажите в ней путь "
+            "к файлу закрытого ключа портала."
+        ),
+        "provider_certificate": _l(
+            "Переменная окружения %(variable)s на серверах портала не задана: укажите в ней путь "
+            "к файлу сертификата ЕСИА."
+        ),
+    }
+)
+FILE_TOO_LARGE = Words(
+    {
+        "client_certificate": _l(
+            "%(variable)s: файл больше %(size)s КБ — это не файл сертификата портала."
+        ),
+        "private_key": _l(
+            "%(variable)s: файл больше %(size)s КБ — это не файл закрытого ключа портала."
+        ),
+        "provider_certificate": _l(
+            "%(variable)s: файл больше %(size)s КБ — это не файл сертификата ЕСИА."
+        ),
+    }
+)
 
 
 # --- what a check gives -----------------------------------------------------------------------
@@ -111,8 +152,9 @@ WHAT_IS_CHECKED = {
 
 @dataclass(frozen=True)
 class CheckItem:
-    """One thing checked: ``key`` is a stable code, ``name`` and ``detail`` are Russian. A
-    warning is an item that passed with something to see to soon."""
+    """One thing checked: ``key`` is a stable code, ``name`` and ``detail`` are words in the
+    language of the request that ran the check. A warning is an item that passed with
+    something to see to soon."""
 
     key: str
     name: str
@@ -155,15 +197,15 @@ class ProviderCheck:
 
 
 def passed(key: str, detail: str, *, warning: bool = False) -> CheckItem:
-    return CheckItem(key, NAMES[key], True, detail, warning)
+    return CheckItem(key, NAMES[key], True, str(detail), warning)
 
 
 def failed(key: str, detail: str) -> CheckItem:
-    return CheckItem(key, NAMES[key], False, detail)
+    return CheckItem(key, NAMES[key], False, str(detail))
 
 
 def what_is_checked(kind: str) -> str:
-    return WHAT_IS_CHECKED.get(kind, "адрес поставщика и настройки окружения")
+    return WHAT_IS_CHECKED.get(kind) or _("адрес поставщика и настройки окружения")
 
 
 # --- calls out, each bounded ------------------------------------------------------------------
@@ -171,12 +213,14 @@ def what_is_checked(kind: str) -> str:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a URL answered: a status (and the body, when asked for), or why nothing came."""
+    """What a URL answered: a status (and the body, when asked for), or why nothing came.
+    The calls run in threads without the request: why is lazy (``_l``), put in words when the
+    check's item is made, in the request's language."""
 
     url: str
     status: int | None = None
     body: bytes = b""
-    problem: str | None = None
+    problem: LazyString | None = None
 
 
 class _TooLarge(Exception):
@@ -196,8 +240,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         queue += [e for e in (*inner, *current.args) if isinstance(e, BaseException)]
 
 
-def _why(exc: BaseException, url: str, seconds: float) -> str:
-    """Why ``url`` gave no answer, and what to do, in Russian."""
+def _why(exc: BaseException, url: str, seconds: float) -> LazyString:
+    """Why ``url`` gave no answer, and what to do, in words (lazy: this runs in a call's
+    thread)."""
     host = urlsplit(url).hostname or url
     causes = list(_chain(exc))
 
@@ -205,32 +250,40 @@ def _why(exc: BaseException, url: str, seconds: float) -> str:
         return any(isinstance(cause, kinds) for cause in causes)
 
     if caused_by(requests.exceptions.SSLError):
-        return (
-            f"не удалось установить защищённое соединение с {host} (ошибка TLS): сертификат "
+        return _l(
+            "не удалось установить защищённое соединение с %(host)s (ошибка TLS): сертификат "
             "сервера не прошёл проверку или сервер не говорит по HTTPS. Проверьте адрес и что "
-            f"на серверах портала есть корневой сертификат, которым подписан сертификат {host}."
+            "на серверах портала есть корневой сертификат, которым подписан сертификат %(host)s.",
+            host=host,
         )
     if caused_by(socket.gaierror, urllib3.exceptions.NameResolutionError):
-        return (
-            f"имя {host} не найдено в DNS. Проверьте, что адрес в настройках написан верно и "
-            "что DNS-серверы портала знают это имя."
+        return _l(
+            "имя %(host)s не найдено в DNS. Проверьте, что адрес в настройках написан верно и "
+            "что DNS-серверы портала знают это имя.",
+            host=host,
         )
     # Before timeouts: urllib3 counts a refused connection among them.
     if caused_by(ConnectionRefusedError):
-        return (
-            f"{host} отклонил соединение: по этому адресу и порту запросы никто не принимает. "
-            "Проверьте адрес и порт в настройках."
+        return _l(
+            "%(host)s отклонил соединение: по этому адресу и порту запросы никто не принимает. "
+            "Проверьте адрес и порт в настройках.",
+            host=host,
         )
     if caused_by(requests.Timeout, TimeoutError, urllib3.exceptions.TimeoutError):
-        return (
-            f"{host} не ответил за {seconds:g} с. Поставщик перегружен или недоступен из сети "
+        return _l(
+            "%(host)s не ответил за %(seconds)s с. Поставщик перегружен или недоступен из сети "
             "портала: проверьте доступ с серверов портала (межсетевой экран, прокси) и "
-            "повторите проверку позже."
+            "повторите проверку позже.",
+            host=host,
+            seconds=f"{seconds:g}",
         )
     if caused_by(requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                  requests.exceptions.InvalidSchema):  # fmt: skip
-        return "адрес записан неверно: нужен полный адрес, начинающийся с https://."
-    return f"нет соединения с {host}. Проверьте адрес в настройках и доступ к нему из сети портала."
+        return _l("адрес записан неверно: нужен полный адрес, начинающийся с https://.")
+    return _l(
+        "нет соединения с %(host)s. Проверьте адрес в настройках и доступ к нему из сети портала.",
+        host=host,
+    )
 
 
 def _read(response: requests.Response, deadline: Deadline) -> bytes:
@@ -256,7 +309,7 @@ def fetch(url: str, *, check: Deadline, call_seconds: float, body: bool = True) 
     not followed: any answer is an answer."""
     seconds = min(call_seconds, max(check.left(), 0.0))
     if seconds <= 0:
-        return Answer(url, problem="не проверено: время, отведённое проверке, вышло.")
+        return Answer(url, problem=_l("не проверено: время, отведённое проверке, вышло."))
     this_call = Deadline(seconds)
     try:
         with requests.Session() as http:
@@ -265,7 +318,8 @@ def fetch(url: str, *, check: Deadline, call_seconds: float, body: bool = True) 
             with response:
                 content = _read(response, this_call) if body else b""
     except _TooLarge:
-        return Answer(url, problem=f"ответ больше {MAX_BODY // 1024} КБ: это не то, что ждали.")
+        return Answer(url, problem=_l("ответ больше %(size)s КБ: это не то, что ждали.",
+                                      size=MAX_BODY // 1024))  # fmt: skip
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
         return Answer(url, problem=_why(exc, url, seconds))
     return Answer(url, response.status_code, content)
@@ -295,7 +349,7 @@ class Calls:
         for name, future in self.futures.items():
             url = self.urls[name]
             if not future.done():
-                answers[name] = Answer(url, problem="не ответил за время, отведённое проверке.")
+                answers[name] = Answer(url, problem=_l("не ответил за время, отведённое проверке."))
                 continue
             try:
                 answers[name] = future.result()
@@ -308,15 +362,18 @@ def _reachable(key: str, url: str | None, answer: Answer | None) -> CheckItem:
     """Any HTTP answer counts (an endpoint asked without parameters answers with an error),
     except a gateway saying that the service behind it is down."""
     if url is None or answer is None:
-        return failed(key, "Адрес неизвестен: его нет ни в настройках, ни в документе discovery.")
+        return failed(
+            key, _("Адрес неизвестен: его нет ни в настройках, ни в документе discovery.")
+        )
     if answer.problem:
         return failed(key, f"{url}: {answer.problem}")
     if answer.status in DOWN_STATUSES:
-        return failed(key, (
-            f"{url} отвечает «HTTP {answer.status}»: сервис поставщика сейчас недоступен. "
-            "Повторите проверку позже; если так и останется, обратитесь к поставщику."
+        return failed(key, _(
+            "%(url)s отвечает «HTTP %(status)s»: сервис поставщика сейчас недоступен. "
+            "Повторите проверку позже; если так и останется, обратитесь к поставщику.",
+            url=url, status=answer.status,
         ))  # fmt: skip
-    return passed(key, f"{url} отвечает (HTTP {answer.status}).")
+    return passed(key, _("%(url)s отвечает (HTTP %(status)s).", url=url, status=answer.status))
 
 
 # --- OpenID Connect ---------------------------------------------------------------------------
@@ -326,13 +383,13 @@ def _json_object(answer: Answer) -> tuple[dict | None, str | None]:
     if answer.problem:
         return None, answer.problem
     if answer.status != 200:
-        return None, f"отвечает HTTP {answer.status} вместо 200."
+        return None, _("отвечает HTTP %(status)s вместо 200.", status=answer.status)
     try:
         document = json.loads(answer.body)
     except ValueError:
-        return None, "ответ — не JSON."
+        return None, _("ответ — не JSON.")
     if not isinstance(document, dict):
-        return None, "ответ — не объект JSON."
+        return None, _("ответ — не объект JSON.")
     return document, None
 
 
@@ -352,10 +409,11 @@ def _endpoint(config, document: dict | None, name: str) -> str | None:
 def _discovery_items(config, check: Deadline, call: float) -> tuple[list[CheckItem], dict | None]:
     if not config.discovery_url:
         return [
-            passed("discovery", "Не используется: адреса поставщика заданы в настройках явно."),
-            passed("issuer", (
-                f"Задан в настройках: {config.issuer}. Документа discovery, чтобы сверить его, "
-                "нет; при входе издатель сверяется с каждым токеном."
+            passed("discovery", _("Не используется: адреса поставщика заданы в настройках явно.")),
+            passed("issuer", _(
+                "Задан в настройках: %(issuer)s. Документа discovery, чтобы сверить его, "
+                "нет; при входе издатель сверяется с каждым токеном.",
+                issuer=config.issuer,
             )),
         ], None  # fmt: skip
     url = config.discovery_url
@@ -364,29 +422,31 @@ def _discovery_items(config, check: Deadline, call: float) -> tuple[list[CheckIt
     )
     if problem:
         return [
-            failed("discovery", (
-                f"{url}: {problem} Без него неизвестны адреса поставщика: проверьте discovery_url "
-                "и доступ к нему."
+            failed("discovery", _(
+                "%(url)s: %(problem)s Без него неизвестны адреса поставщика: проверьте "
+                "discovery_url и доступ к нему.",
+                url=url, problem=problem,
             )),
-            failed("issuer", "Не проверен: документ discovery не получен."),
+            failed("issuer", _("Не проверен: документ discovery не получен.")),
         ], None  # fmt: skip
     found = document.get("issuer")
     if found == config.issuer:
-        issuer = passed("issuer", f"Совпадает с настройками: {config.issuer}.")
+        issuer = passed("issuer", _("Совпадает с настройками: %(issuer)s.", issuer=config.issuer))
     else:
-        issuer = failed("issuer", (
-            f"Документ discovery называет издателем «{_short(found)}», а в настройках — "
-            f"«{config.issuer}»: вход будет отклонён. Исправьте issuer (он должен совпадать до "
+        issuer = failed("issuer", _(
+            "Документ discovery называет издателем «%(found)s», а в настройках — "
+            "«%(issuer)s»: вход будет отклонён. Исправьте issuer (он должен совпадать до "
             "знака, включая «/» в конце) или проверьте, что discovery_url ведёт к нужному "
-            "поставщику."
+            "поставщику.",
+            found=_short(found), issuer=config.issuer,
         ))  # fmt: skip
-    return [passed("discovery", f"Получен с {url}."), issuer], document
+    return [passed("discovery", _("Получен с %(url)s.", url=url)), issuer], document
 
 
 def _keys_item(url: str | None, answer: Answer | None) -> tuple[CheckItem, list[dict] | None]:
     """The key set fetched and read as our login reads it; its keys as the provider wrote them."""
     if url is None or answer is None:
-        return failed("jwks", (
+        return failed("jwks", _(
             "Адрес набора ключей неизвестен: его нет ни в настройках (jwks_uri), ни в "
             "документе discovery."
         )), None  # fmt: skip
@@ -394,17 +454,21 @@ def _keys_item(url: str | None, answer: Answer | None) -> tuple[CheckItem, list[
     if problem:
         return failed("jwks", f"{url}: {problem}"), None
     if not document.get("keys"):
-        return failed("jwks", f"{url}: в наборе нет ни одного ключа."), None
+        return failed("jwks", _("%(url)s: в наборе нет ни одного ключа.", url=url)), None
     try:
         keys = KeySet.import_key_set(document)
     except (JoseError, ValueError, TypeError, KeyError) as exc:
-        return failed("jwks", (
-            f"{url}: набор ключей не читается ({type(exc).__name__}). Проверьте, что адрес "
-            "ведёт к JWKS поставщика."
+        return failed("jwks", _(
+            "%(url)s: набор ключей не читается (%(error)s). Проверьте, что адрес "
+            "ведёт к JWKS поставщика.",
+            url=url, error=type(exc).__name__,
         )), None  # fmt: skip
     kinds = ", ".join(sorted({key.key_type for key in keys.keys}))
     raw = [key for key in document.get("keys", []) if isinstance(key, dict)]
-    return passed("jwks", f"Получен с {url}: ключей {len(keys.keys)} ({kinds})."), raw
+    count = ngettext("Получен с %(url)s: ключей %(num)d (%(kinds)s).",
+                     "Получен с %(url)s: ключей %(num)d (%(kinds)s).",
+                     len(keys.keys), url=url, kinds=kinds)  # fmt: skip
+    return passed("jwks", count), raw
 
 
 def _fits(key: Mapping[str, Any], algorithm: str) -> bool:
@@ -422,54 +486,60 @@ def _algorithms_item(config, document: dict | None, keys: list[dict] | None) -> 
     announced = (document or {}).get("id_token_signing_alg_values_supported")
     if isinstance(announced, list) and all(isinstance(a, str) for a in announced):
         candidates = [a for a in accepted if a in announced]
-        source = "объявлены поставщиком и разрешены порталом"
+        source = _("объявлены поставщиком и разрешены порталом")
         if not candidates:
-            return failed("algorithms", (
-                f"Поставщик подписывает токены алгоритмами {_short(', '.join(announced))}, а "
-                f"портал принимает только {', '.join(accepted)}: вход будет отклонён. Добавьте "
-                "общий алгоритм в id_token_algorithms в regions.yaml."
+            return failed("algorithms", _(
+                "Поставщик подписывает токены алгоритмами %(announced)s, а "
+                "портал принимает только %(accepted)s: вход будет отклонён. Добавьте "
+                "общий алгоритм в id_token_algorithms в regions.yaml.",
+                announced=_short(", ".join(announced)), accepted=", ".join(accepted),
             ))  # fmt: skip
     else:
-        candidates, source = accepted, "разрешены в настройках портала"
+        candidates, source = accepted, _("разрешены в настройках портала")
     if keys is None:
-        return failed("algorithms", "Не проверены: набор ключей (JWKS) не получен.")
+        return failed("algorithms", _("Не проверены: набор ключей (JWKS) не получен."))
     keyed = [a for a in candidates if any(_fits(key, a) for key in keys)]
     missing = [a for a in candidates if a not in keyed]
     if not keyed:
-        return failed("algorithms", (
-            f"В наборе ключей нет ключа ни для одного из алгоритмов {', '.join(candidates)} "
-            f"({source}): подпись токенов не пройдёт проверку. Проверьте jwks_uri и "
-            "id_token_algorithms или попросите поставщика опубликовать ключ."
+        return failed("algorithms", _(
+            "В наборе ключей нет ключа ни для одного из алгоритмов %(algorithms)s "
+            "(%(source)s): подпись токенов не пройдёт проверку. Проверьте jwks_uri и "
+            "id_token_algorithms или попросите поставщика опубликовать ключ.",
+            algorithms=", ".join(candidates), source=source,
         ))  # fmt: skip
     if missing:
-        return passed("algorithms", (
-            f"Ключи есть для {', '.join(keyed)}, для {', '.join(missing)} ключа нет: токены, "
+        return passed("algorithms", _(
+            "Ключи есть для %(keyed)s, для %(missing)s ключа нет: токены, "
             "подписанные так, будут отклонены. Уберите этот алгоритм из id_token_algorithms, "
-            "если поставщик им не подписывает."
+            "если поставщик им не подписывает.",
+            keyed=", ".join(keyed), missing=", ".join(missing),
         ), warning=True)  # fmt: skip
-    return passed("algorithms", f"{', '.join(keyed)} ({source}): ключи для проверки есть.")
+    return passed("algorithms", _("%(algorithms)s (%(source)s): ключи для проверки есть.",
+                                  algorithms=", ".join(keyed), source=source))  # fmt: skip
 
 
 def _secret_item(config, env: Mapping[str, str]) -> CheckItem:
     variable = config.client_secret_env
     if not variable:
-        return passed("client_secret", "Не нужен: портал обращается к поставщику без секрета.")
+        return passed("client_secret", _("Не нужен: портал обращается к поставщику без секрета."))
     try:
         found = secret(env, variable)
     except SettingsError:
         if env.get(variable) and env.get(f"{variable}_FILE"):
-            return failed(
-                "client_secret", f"Заданы и {variable}, и {variable}_FILE: оставьте одно."
-            )
-        return failed("client_secret", (
-            f"Файл, названный в {variable}_FILE, не читается: проверьте путь и права на него."
+            return failed("client_secret", _(
+                "Заданы и %(variable)s, и %(variable)s_FILE: оставьте одно.", variable=variable
+            ))  # fmt: skip
+        return failed("client_secret", _(
+            "Файл, названный в %(variable)s_FILE, не читается: проверьте путь и права на него.",
+            variable=variable,
         ))  # fmt: skip
     if not found:
-        return failed("client_secret", (
-            f"Переменная окружения {variable} (или {variable}_FILE) на серверах портала не "
-            "задана: задайте в ней секрет клиента, выданный поставщиком."
+        return failed("client_secret", _(
+            "Переменная окружения %(variable)s (или %(variable)s_FILE) на серверах портала не "
+            "задана: задайте в ней секрет клиента, выданный поставщиком.",
+            variable=variable,
         ))  # fmt: skip
-    return passed("client_secret", f"Задан ({variable}).")
+    return passed("client_secret", _("Задан (%(variable)s).", variable=variable))
 
 
 def _check_oidc(config, env: Mapping[str, str], check: Deadline, call: float,
@@ -491,21 +561,23 @@ def _check_oidc(config, env: Mapping[str, str], check: Deadline, call: float,
 
 
 def _read_file(env: Mapping[str, str], variable: str, what: str) -> tuple[bytes | None, str]:
-    """The file the variable names, or why not (in Russian, with what to do)."""
+    """The file the variable names, or why not (in words, with what to do). ``what``: the
+    key of the item that reads it (``client_certificate``, ``private_key``,
+    ``provider_certificate``)."""
     path = env.get(variable)
     if not path:
-        return None, (
-            f"Переменная окружения {variable} на серверах портала не задана: укажите в ней путь "
-            f"к файлу {what}."
-        )
+        return None, FILE_NOT_SET[what] % {"variable": variable}
     try:
         with Path(path).open("rb") as file:
             data = file.read(MAX_FILE + 1)
     except OSError as exc:
-        reason = "файла нет" if isinstance(exc, FileNotFoundError) else "файл не читается"
-        return None, f"{variable}: по указанному пути {reason}. Проверьте путь и права на файл."
+        if isinstance(exc, FileNotFoundError):
+            return None, _("%(variable)s: по указанному пути файла нет. Проверьте путь и права "
+                           "на файл.", variable=variable)  # fmt: skip
+        return None, _("%(variable)s: по указанному пути файл не читается. Проверьте путь и "
+                       "права на файл.", variable=variable)  # fmt: skip
     if len(data) > MAX_FILE:
-        return None, f"{variable}: файл больше {MAX_FILE // 1024} КБ — это не файл {what}."
+        return None, FILE_TOO_LARGE[what] % {"variable": variable, "size": MAX_FILE // 1024}
     return data, ""
 
 
@@ -518,29 +590,31 @@ def _certificate(data: bytes, variable: str) -> tuple[x509.Certificate | None, s
     try:
         x509.load_der_x509_certificate(data)
     except ValueError:
-        return None, f"{variable}: в файле не сертификат X.509."
-    return None, (
-        f"{variable}: сертификат в формате DER, а портал читает PEM. Переведите его: "
-        "openssl x509 -inform DER -in файл.cer -out cert.pem."
+        return None, _("%(variable)s: в файле не сертификат X.509.", variable=variable)
+    return None, _(
+        "%(variable)s: сертификат в формате DER, а портал читает PEM. Переведите его: "
+        "openssl x509 -inform DER -in файл.cer -out cert.pem.",
+        variable=variable,
     )
 
 
 def _dates(cert: x509.Certificate, now: datetime) -> tuple[bool, bool, str]:
-    """(in date, ends soon, the dates in words)."""
+    """(in date, ends soon, the dates in words; the days as they are in UTC)."""
     ends, starts = cert.not_valid_after_utc, cert.not_valid_before_utc
     if ends < now:
-        return False, False, f"истёк {ends:%d.%m.%Y}"
+        return False, False, _("истёк %(day)s", day=i18n.day(ends))
     if starts > now:
-        return False, False, f"начнёт действовать только {starts:%d.%m.%Y}"
+        return False, False, _("начнёт действовать только %(day)s", day=i18n.day(starts))
     if ends - now < EXPIRY_WARNING:
-        return True, True, f"действует до {ends:%d.%m.%Y}, осталось дней: {(ends - now).days}"
-    return True, False, f"действует до {ends:%d.%m.%Y}"
+        return True, True, _("действует до %(day)s, осталось дней: %(days)s",
+                             day=i18n.day(ends), days=(ends - now).days)  # fmt: skip
+    return True, False, _("действует до %(day)s", day=i18n.day(ends))
 
 
 def _our_certificate(config, env, now) -> tuple[CheckItem, bytes | None]:
     """Our certificate (its PEM when it reads), GOST R 34.10-2012 256-bit, in date."""
     variable = config.client_certificate_file_env
-    data, problem = _read_file(env, variable, "сертификата портала")
+    data, problem = _read_file(env, variable, "client_certificate")
     if data is None:
         return failed("client_certificate", problem), None
     cert, problem = _certificate(data, variable)
@@ -548,19 +622,27 @@ def _our_certificate(config, env, now) -> tuple[CheckItem, bytes | None]:
         return failed("client_certificate", problem), None
     algorithm = cert.public_key_algorithm_oid.dotted_string
     if algorithm != GOST_256:
-        size = "на 512 бит" if algorithm == GOST_512 else "не по ГОСТ Р 34.10-2012"
-        return failed("client_certificate", (
-            f"{variable}: ключ сертификата {size}, а ЕСИА принимает только ГОСТ Р 34.10-2012 "
-            "с ключом 256 бит: нужен такой сертификат."
+        if algorithm == GOST_512:
+            return failed("client_certificate", _(
+                "%(variable)s: ключ сертификата на 512 бит, а ЕСИА принимает только "
+                "ГОСТ Р 34.10-2012 с ключом 256 бит: нужен такой сертификат.",
+                variable=variable,
+            )), data  # fmt: skip
+        return failed("client_certificate", _(
+            "%(variable)s: ключ сертификата не по ГОСТ Р 34.10-2012, а ЕСИА принимает только "
+            "ГОСТ Р 34.10-2012 с ключом 256 бит: нужен такой сертификат.",
+            variable=variable,
         )), data  # fmt: skip
     in_date, soon, dates = _dates(cert, now)
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    owner = _short(names[0].value, 100) if names else "без имени"
-    about = f"{variable}: ГОСТ Р 34.10-2012 (256 бит), «{owner}», {dates}."
-    renew = (
-        f" Выпустите новый сертификат, зарегистрируйте его для системы {config.client_id} на "
-        f"технологическом портале ЕСИА и укажите путь к нему в {variable}."
-    )
+    owner = _short(names[0].value, 100) if names else _("без имени")
+    about = _("%(variable)s: ГОСТ Р 34.10-2012 (256 бит), «%(owner)s», %(dates)s.",
+              variable=variable, owner=owner, dates=dates)  # fmt: skip
+    renew = " " + _(
+        "Выпустите новый сертификат, зарегистрируйте его для системы %(client_id)s на "
+        "технологическом портале ЕСИА и укажите путь к нему в %(variable)s.",
+        client_id=config.client_id, variable=variable,
+    )  # fmt: skip
     if not in_date:
         return failed("client_certificate", about + renew), data
     if soon:
@@ -571,55 +653,59 @@ def _our_certificate(config, env, now) -> tuple[CheckItem, bytes | None]:
 def _our_key(config, env) -> tuple[CheckItem, Any]:
     """Our private key, read by the signer the region uses."""
     variable = config.private_key_file_env
-    data, problem = _read_file(env, variable, "закрытого ключа портала")
+    data, problem = _read_file(env, variable, "private_key")
     if data is None:
         return failed("private_key", problem), None
     if config.signer == "openssl" and not openssl_available():
-        return failed("private_key", (
+        return failed("private_key", _(
             "На сервере нет модуля ГОСТ для OpenSSL (пакет libengine-gost-openssl): установите "
             "его или выберите signer: python."
         )), None  # fmt: skip
     try:
         signer = make_signer(config.signer, data)
     except Exception:  # whatever the file holds, a finding
-        return failed("private_key", (
-            f"{variable}: не читается как закрытый ключ ГОСТ Р 34.10-2012 (256 бит) в PEM без "
-            "пароля."
+        return failed("private_key", _(
+            "%(variable)s: не читается как закрытый ключ ГОСТ Р 34.10-2012 (256 бит) в PEM без "
+            "пароля.",
+            variable=variable,
         )), None  # fmt: skip
-    return passed("private_key", f"{variable}: читается, ГОСТ Р 34.10-2012 (256 бит)."), signer
+    read = _("%(variable)s: читается, ГОСТ Р 34.10-2012 (256 бит).", variable=variable)
+    return passed("private_key", read), signer
 
 
 def _pair_item(config, signer, cert_pem: bytes | None) -> CheckItem:
     """The key signs, the certificate verifies: they are one pair, as ESIA will find."""
     if signer is None or cert_pem is None:
-        return failed("key_pair", "Не проверено: ключ или сертификат не прочитан.")
+        return failed("key_pair", _("Не проверено: ключ или сертификат не прочитан."))
     try:
         pairs = make_verifier().verify(cert_pem, PAIR_MESSAGE, signer.sign(PAIR_MESSAGE))
     except Exception:  # a signer or verifier that fails is a finding
         pairs = False
     if not pairs:
-        return failed("key_pair", (
-            f"Подпись ключа из {config.private_key_file_env} не проверяется сертификатом из "
-            f"{config.client_certificate_file_env}: это ключ и сертификат разных пар, и ЕСИА "
-            "отклонит вход (ESIA-007053). Укажите ключ, на который выпущен сертификат."
+        return failed("key_pair", _(
+            "Подпись ключа из %(key)s не проверяется сертификатом из "
+            "%(certificate)s: это ключ и сертификат разных пар, и ЕСИА "
+            "отклонит вход (ESIA-007053). Укажите ключ, на который выпущен сертификат.",
+            key=config.private_key_file_env, certificate=config.client_certificate_file_env,
         ))  # fmt: skip
-    return passed("key_pair", "Тестовое сообщение подписано ключом и проверено сертификатом.")
+    return passed("key_pair", _("Тестовое сообщение подписано ключом и проверено сертификатом."))
 
 
 def _hash_item(config, cert_pem: bytes | None) -> CheckItem:
     if cert_pem is None:
-        return failed("certificate_hash", "Не вычислен: сертификат портала не прочитан.")
-    return passed("certificate_hash", (
-        f"ЕСИА получит client_certificate_hash {certificate_hash(cert_pem)}. Он должен "
+        return failed("certificate_hash", _("Не вычислен: сертификат портала не прочитан."))
+    return passed("certificate_hash", _(
+        "ЕСИА получит client_certificate_hash %(hash)s. Он должен "
         "совпадать с отпечатком сертификата, зарегистрированного для системы "
-        f"{config.client_id} на технологическом портале ЕСИА."
+        "%(client_id)s на технологическом портале ЕСИА.",
+        hash=certificate_hash(cert_pem), client_id=config.client_id,
     ))  # fmt: skip
 
 
 def _esia_certificate(config, env: Mapping[str, str], now: datetime) -> CheckItem:
     """ESIA's certificate: read, in date, with a key our token check uses (RSA, RS256)."""
     variable = config.provider_certificate_file_env
-    data, problem = _read_file(env, variable, "сертификата ЕСИА")
+    data, problem = _read_file(env, variable, "provider_certificate")
     if data is None:
         return failed("provider_certificate", problem)
     cert, problem = _certificate(data, variable)
@@ -630,32 +716,36 @@ def _esia_certificate(config, env: Mapping[str, str], now: datetime) -> CheckIte
     except UnsupportedAlgorithm:
         public = None
     if not isinstance(public, rsa.RSAPublicKey):
-        kind = "ECDSA" if isinstance(public, ec.EllipticCurvePublicKey) else "не RSA"
+        kind = "ECDSA" if isinstance(public, ec.EllipticCurvePublicKey) else _("не RSA")
         if cert.public_key_algorithm_oid.dotted_string in (GOST_256, GOST_512):
-            kind = "ГОСТ Р 34.10-2012"
-        return failed("provider_certificate", (
-            f"{variable}: ключ сертификата — {kind}, а портал проверяет подпись токенов ЕСИА "
+            kind = _("ГОСТ Р 34.10-2012")
+        return failed("provider_certificate", _(
+            "%(variable)s: ключ сертификата — %(kind)s, а портал проверяет подпись токенов ЕСИА "
             "алгоритмом RS256 (RSA). Возьмите сертификат ЕСИА для RS256 на технологическом "
-            "портале."
+            "портале.",
+            variable=variable, kind=kind,
         ))  # fmt: skip
     try:
         RSAKey.import_key(public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
     except (JoseError, ValueError, TypeError):
-        return failed("provider_certificate", f"{variable}: ключ не читается как ключ RSA.")
+        return failed("provider_certificate", _("%(variable)s: ключ не читается как ключ RSA.",
+                                                variable=variable))  # fmt: skip
     if "RS256" not in config.token_algorithms:
-        return failed("provider_certificate", (
-            f"{variable}: ключ RSA, но RS256 нет в token_algorithms: добавьте его, иначе токены "
-            "ЕСИА не пройдут проверку."
+        return failed("provider_certificate", _(
+            "%(variable)s: ключ RSA, но RS256 нет в token_algorithms: добавьте его, иначе токены "
+            "ЕСИА не пройдут проверку.",
+            variable=variable,
         ))  # fmt: skip
     in_date, soon, dates = _dates(cert, now)
-    about = f"{variable}: RSA {public.key_size} бит, токены RS256, {dates}."
+    about = _("%(variable)s: RSA %(bits)s бит, токены RS256, %(dates)s.",
+              variable=variable, bits=public.key_size, dates=dates)  # fmt: skip
     if not in_date:
-        return failed("provider_certificate", about + (
-            " Возьмите действующий сертификат ЕСИА на технологическом портале."
+        return failed("provider_certificate", about + " " + _(
+            "Возьмите действующий сертификат ЕСИА на технологическом портале."
         ))  # fmt: skip
     if soon:
-        return passed("provider_certificate", about + (
-            " Скоро понадобится новый: возьмите его на технологическом портале ЕСИА."
+        return passed("provider_certificate", about + " " + _(
+            "Скоро понадобится новый: возьмите его на технологическом портале ЕСИА."
         ), warning=True)  # fmt: skip
     return passed("provider_certificate", about)
 
@@ -687,20 +777,22 @@ def _check_other(config, env: Mapping[str, str], check: Deadline, call: float,
     """A kind without a check of its own: its probe answers, its environment is complete."""
     provider = provider_class(config.kind)
     if provider is None:
-        return [failed("kind", f"Портал не умеет работать с поставщиком вида «{config.kind}».")]
+        return [failed("kind", _("Портал не умеет работать с поставщиком вида «%(kind)s».",
+                                 kind=config.kind))]  # fmt: skip
     target = provider.probe(config)
     if target is None:
-        reach = passed("endpoint", "Внешнего сервиса нет: проверять нечего.")
+        reach = passed("endpoint", _("Внешнего сервиса нет: проверять нечего."))
     else:
         url, need_ok = target
         answer = Calls({"endpoint": url}, check, call).answers()["endpoint"]
         reach = _reachable("endpoint", url, answer)
         if reach.ok and need_ok and answer.status != 200:
-            reach = failed("endpoint", f"{url} отвечает HTTP {answer.status} вместо 200.")
+            reach = failed("endpoint", _("%(url)s отвечает HTTP %(status)s вместо 200.",
+                                         url=url, status=answer.status))  # fmt: skip
     problems = provider.environment_problems(config, env)
     if problems:
         return [reach, failed("environment", "; ".join(problems))]
-    return [reach, passed("environment", "Всё нужное задано.")]
+    return [reach, passed("environment", _("Всё нужное задано."))]
 
 
 # The checks by kind; a kind without one gets its probe and its environment checked.
@@ -740,7 +832,7 @@ def check_provider(
         items = run(provider, environ, check, call, now or datetime.now(UTC))
     except Exception:  # a check that breaks is a failed check, never a 500 in a publication
         logger.exception("the check of %s's provider broke", provider.kind)
-        items = [failed("check", (
+        items = [failed("check", _(
             "Проверку не удалось довести до конца из-за ошибки портала. Повторите её; если "
             "ошибка повторится, сообщите оператору портала."
         ))]  # fmt: skip

@@ -61,7 +61,7 @@ def normalize_phone(value: str | None) -> str | None:
 
 def normalize_name(value: str | None) -> str:
     """Case, extra spaces and ё/е do not change who a person is."""
-    return " ".join((value or "").split()).casefold().replace("ё", "е")
+    return " ".join((value or "").split()).casefold().replace("ё", "е")  # i18n-exempt: letters
 
 
 def numeric_date(value: object) -> float | None:
@@ -133,7 +133,9 @@ class ExternalIdentity:
 class ProviderNames:
     """A provider's name in the cases Russian sentences need («вошли через Госуслуги», «из
     Госуслуг», «на Госуслугах», «с Госуслугами»). A name that does not decline (mos.ru) is the
-    same in each."""
+    same in each. In another language each case is that language's word for the slot (a
+    message per case, its context the case's name), most often the name as it is: the
+    sentence around it is translated whole."""
 
     nominative: str
     genitive: str

@@ -28,6 +28,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import BinaryIO, TextIO
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -47,7 +48,7 @@ _START = threading.Lock()
 
 
 class Refused(Exception):
-    """An upload or a request the portal will not take, said in Russian."""
+    """An upload or a request the portal will not take, said in the request's language."""
 
     status = 400
 
@@ -65,13 +66,16 @@ def upload_limit() -> int:
 
 
 def megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} МБ" if size >= 1024 * 1024 else f"{size // 1024} КБ"
+    if size >= 1024 * 1024:
+        return _("%(size)s МБ", size=f"{size / (1024 * 1024):.0f}")
+    return _("%(size)s КБ", size=size // 1024)
 
 
 def too_large() -> str:
-    return (
-        f"Файл больше {megabytes(upload_limit())}: такой портал не принимает. Разделите реестр "
-        "на части (например, по школам) и загрузите их по очереди."
+    return _(
+        "Файл больше %(limit)s: такой портал не принимает. Разделите реестр на части "
+        "(например, по школам) и загрузите их по очереди.",
+        limit=megabytes(upload_limit()),
     )
 
 
@@ -79,7 +83,7 @@ def clean_name(filename: str) -> str:
     """The name the browser sent, as a name only (no folders, no control characters)."""
     name = PurePosixPath(PureWindowsPath(filename or "").name).name
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
-    return name[-200:] or "реестр"
+    return name[-200:] or "реестр"  # i18n-exempt: a file's name, kept with the job
 
 
 # --- the upload --------------------------------------------------------------------------------
@@ -92,14 +96,14 @@ def upload(tenant: str, by_id: int, stream: BinaryIO, filename: str, *, replace:
     name = clean_name(filename)
     fmt = registry.format_of(name)
     if fmt is None:
-        raise Refused("Выберите файл реестра в формате .jsonl или .csv.")
+        raise Refused(_("Выберите файл реестра в формате .jsonl или .csv."))
     job_id = registry.begin(
         tenant, source=name, fmt=fmt, state=registry.UPLOADING, by_id=by_id, replace=replace
     )
     try:
         size, lines = _store(job_id, stream, upload_limit())
         if size == 0:
-            raise Refused("Файл пустой: в нём нет ни одной строки.")
+            raise Refused(_("Файл пустой: в нём нет ни одной строки."))
     except BaseException:
         db.session.rollback()
         _forget(job_id)
@@ -203,7 +207,7 @@ def request_apply(tenant: str, job_id: int, by_id: int) -> None:
     if job is None or job.state != registry.CHECKED:
         raise NotReady(job_id)
     if not sum(job.records.values()):
-        raise Refused("В файле нет ни одной верной записи: применять нечего.")
+        raise Refused(_("В файле нет ни одной верной записи: применять нечего."))
     now = utcnow()
     try:
         taken = db.session.execute(

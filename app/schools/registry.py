@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import os
+import re
 import socket
 import threading
 from collections import Counter
@@ -30,7 +31,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TextIO
 
+from babel.lists import format_list
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -42,7 +47,7 @@ from pydantic import (
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app import audit
+from app import audit, i18n
 from app.extensions import db
 from app.identity.types import normalize_email, normalize_name, normalize_phone, normalize_snils
 from app.models.base import utcnow
@@ -107,16 +112,16 @@ class PersonRecord(_Record):
             return None
         digits = normalize_snils(value)
         if digits is None:
-            raise ValueError("a СНИЛС has 11 digits")
+            raise ValueError(SNILS_DIGITS)
         if not snils_is_valid(digits):
-            raise ValueError("the СНИЛС check number does not match")
+            raise ValueError(SNILS_CHECK)
         return digits
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value and ("@" not in value or " " in value.strip() or len(value) > 254):
-            raise ValueError("not an e-mail address")
+            raise ValueError(NOT_AN_EMAIL)
         return normalize_email(value)
 
     @field_validator("phone")
@@ -124,7 +129,7 @@ class PersonRecord(_Record):
     def _phone(cls, value: str | None) -> str | None:
         phone = normalize_phone(value)
         if value and (phone is None or len(phone) != 11):
-            raise ValueError("not a Russian mobile number (+7 and ten digits)")
+            raise ValueError(NOT_A_MOBILE)
         return phone
 
 
@@ -179,40 +184,104 @@ ORDER = {"school": 0, "class": 1, "person": 2, "enrolment": 3, "guardian": 4, "s
 
 # --- problems ----------------------------------------------------------------------------------
 
+# What our own validators say (in English: the command line's words, and the code the web
+# report's words are chosen by).
 NOT_A_DATE = "not a date (YYYY-MM-DD or DD.MM.YYYY)"
-# What our own validators say, for the people who read the web report.
-RUSSIAN_VALUE_ERRORS = {
-    NOT_A_DATE: "не дата: пишите ГГГГ-ММ-ДД или ДД.ММ.ГГГГ",
-    "a СНИЛС has 11 digits": "в СНИЛС должно быть 11 цифр",
-    "the СНИЛС check number does not match": "не сходится контрольное число СНИЛС",
-    "not an e-mail address": "это не адрес электронной почты",
-    "not a Russian mobile number (+7 and ten digits)": (
-        "это не номер мобильного телефона (+7 и десять цифр)"
-    ),
+SNILS_DIGITS = "a СНИЛС has 11 digits"  # i18n-exempt: the command line's English
+SNILS_CHECK = "the СНИЛС check number does not match"  # i18n-exempt: the command line's English
+NOT_AN_EMAIL = "not an e-mail address"
+NOT_A_MOBILE = "not a Russian mobile number (+7 and ten digits)"
+VALUE_ERRORS = {
+    NOT_A_DATE: "not_a_date",
+    SNILS_DIGITS: "snils_digits",
+    SNILS_CHECK: "snils_check",
+    NOT_AN_EMAIL: "not_an_email",
+    NOT_A_MOBILE: "not_a_mobile",
 }
 RECORD_TYPES = ", ".join(ORDER)
+
+# A problem is kept as its code and values (staging.said); its words are chosen when the report
+# is shown, in the reader's language. Each code's words, from its values:
+PROBLEM_WORDS: dict[str, Callable[..., str]] = {
+    # a field's value
+    "not_a_date": lambda: _("не дата: пишите ГГГГ-ММ-ДД или ДД.ММ.ГГГГ"),
+    "snils_digits": lambda: _("в СНИЛС должно быть 11 цифр"),
+    "snils_check": lambda: _("не сходится контрольное число СНИЛС"),
+    "not_an_email": lambda: _("это не адрес электронной почты"),
+    "not_a_mobile": lambda: _("это не номер мобильного телефона (+7 и десять цифр)"),
+    "invalid": lambda detail: _("неверное значение (%(detail)s)", detail=detail),
+    "missing": lambda: _("обязательное поле не заполнено"),
+    "extra": lambda: _("такого поля в записи этого типа нет"),
+    "empty": lambda: _("пустое значение"),
+    "too_short": lambda num: ngettext("короче %(num)d знака", "короче %(num)d знаков", num),
+    "too_long": lambda num: ngettext("длиннее %(num)d знака", "длиннее %(num)d знаков", num),
+    "not_text": lambda: _("должно быть текстом"),
+    "one_of": lambda values: _("допустимые значения: %(values)s",
+                               values=format_list(values, style="or", locale=i18n.locale())),
+    "not_a_list": lambda: _("должно быть списком"),
+    # the record
+    "record_type": lambda: _("тип записи должен быть одним из: %(types)s", types=RECORD_TYPES),
+    "no_type": lambda: _("не указан тип записи (type)"),
+    "not_an_object": lambda: _("в строке должен быть один объект JSON: {…}"),
+    "own_guardian": lambda: _("человек не может быть родителем самому себе"),
+    # the line
+    "not_utf8": lambda: _("строка не в кодировке UTF-8"),
+    "line_too_long": lambda num: ngettext("строка длиннее %(num)d знака",
+                                          "строка длиннее %(num)d знаков", num),
+    "not_json": lambda: _("строка не читается как JSON: проверьте кавычки и скобки"),
+    "not_csv": lambda: _("строка не читается как CSV: проверьте кавычки"),
+    "extra_cells": lambda: _("ячеек больше, чем столбцов в заголовке"),
+    # references (app.schools.staging)
+    "no_school": lambda key: _("школы с ключом «%(key)s» нет ни в файле, ни в реестре региона",
+                               key=key),
+    "no_person": lambda key: _(
+        "человека с ключом «%(key)s» нет ни в файле, ни в реестре региона", key=key
+    ),
+    "no_class": lambda name, school: _(
+        "класса «%(name)s» нет в школе «%(school)s» ни в файле, ни в реестре",
+        name=name, school=school,
+    ),
+}  # fmt: skip
+
+
+def problem_words(message: str) -> str:
+    """A stored problem in the reader's language. A report kept before problems were stored
+    as codes (or an unknown code) is shown as it was written."""
+    try:
+        said = json.loads(message)
+    except ValueError:
+        return message
+    if not isinstance(said, dict) or said.get("code") not in PROBLEM_WORDS:
+        return message
+    code = said.pop("code")
+    try:
+        return PROBLEM_WORDS[code](**said)
+    except (TypeError, ValueError, KeyError):
+        return message
+
+
 # The file's fields in words, for the report's «Поле» column ("" is the line as a whole).
 FIELD_WORDS = {
-    "": "вся строка",
-    "type": "тип записи",
-    "key": "ключ",
-    "full_name": "полное название",
-    "short_name": "краткое название",
-    "name": "название класса",
-    "school": "школа",
-    "class": "класс",
-    "last_name": "фамилия",
-    "first_name": "имя",
-    "middle_name": "отчество",
-    "birth_date": "дата рождения",
-    "snils": "СНИЛС",
-    "email": "электронная почта",
-    "phone": "мобильный телефон",
-    "person": "человек",
-    "guardian": "родитель",
-    "student": "ученик",
-    "role": "должность",
-    "classes": "классы учителя",
+    "": _l("вся строка"),
+    "type": _l("тип записи"),
+    "key": _l("ключ"),
+    "full_name": _l("полное название"),
+    "short_name": _l("краткое название"),
+    "name": _l("название класса"),
+    "school": _l("школа"),
+    "class": _l("класс"),
+    "last_name": _l("фамилия"),
+    "first_name": _l("имя"),
+    "middle_name": _l("отчество"),
+    "birth_date": _l("дата рождения"),
+    "snils": _l("СНИЛС"),
+    "email": _l("электронная почта"),
+    "phone": _l("мобильный телефон"),
+    "person": _l("человек"),
+    "guardian": _l("родитель"),
+    "student": _l("ученик"),
+    "role": _l("должность"),
+    "classes": _l("классы учителя"),
 }
 
 
@@ -221,14 +290,14 @@ class LineError:
     """A line that is no record at all: not JSON, not UTF-8, too many cells."""
 
     english: str
-    russian: str
+    message: str  # as stored: staging.said
 
 
 @dataclass(frozen=True)
 class Problem:
     line: int
     field: str
-    message: str  # in Russian, for the web report
+    message: str  # as stored, a code and its values: shown by problem_words
     english: str  # for the command line: "snils: the СНИЛС check number does not match"
 
     @property
@@ -236,57 +305,55 @@ class Problem:
         return f"line {self.line}: {self.english}"
 
 
-def _russian(error: dict) -> str:
+def _said(error: dict) -> str:
+    """A field's problem as stored (the web report's words: problem_words)."""
     kind, context = error["type"], error.get("ctx") or {}
+    said = staging.said
     if kind == "value_error":
         english = str(context.get("error", ""))
-        return RUSSIAN_VALUE_ERRORS.get(english, f"неверное значение ({english})")
+        code = VALUE_ERRORS.get(english)
+        return said(code) if code else said("invalid", detail=english)
     if kind == "missing":
-        return "обязательное поле не заполнено"
+        return said("missing")
     if kind == "extra_forbidden":
-        return "такого поля в записи этого типа нет"
+        return said("extra")
     if kind == "string_too_short":
         least = context.get("min_length", 1)
-        return "пустое значение" if least == 1 else f"короче {least} знаков"
+        return said("empty") if least == 1 else said("too_short", num=int(least))
     if kind == "string_too_long":
-        return f"длиннее {context.get('max_length')} знаков"
+        return said("too_long", num=int(context.get("max_length") or 0))
     if kind == "string_type":
-        return "должно быть текстом"
+        return said("not_text")
     if kind == "literal_error":
-        expected = str(context.get("expected", "")).replace("'", "").replace(" or ", " или ")
-        return f"допустимые значения: {expected}"
+        expected = str(context.get("expected", ""))
+        values = re.findall(r"'([^']*)'", expected) or [expected]
+        return said("one_of", values=values)
     if kind.startswith("date_"):
-        return RUSSIAN_VALUE_ERRORS[NOT_A_DATE]
+        return said("not_a_date")
     if kind == "list_type":
-        return "должно быть списком"
-    return f"неверное значение ({error['msg']})"
+        return said("not_a_list")
+    return said("invalid", detail=str(error["msg"]))
 
 
 def _problem(number: int, error: dict) -> Problem:
+    said = staging.said
     if error["type"] == "union_tag_invalid":
-        return Problem(
-            number,
-            "type",
-            f"тип записи должен быть одним из: {RECORD_TYPES}",
-            f"type: must be one of {RECORD_TYPES}",
-        )
+        return Problem(number, "type", said("record_type"), f"type: must be one of {RECORD_TYPES}")
     if error["type"] == "union_tag_not_found":
-        return Problem(number, "type", "не указан тип записи (type)", "type: required")
+        return Problem(number, "type", said("no_type"), "type: required")
     location = ".".join(str(part) for part in error["loc"][2:]) or "type"
     english = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
-    return Problem(number, location, _russian(error), f"{location}: {english}")
+    return Problem(number, location, _said(error), f"{location}: {english}")
 
 
 def parse_line(number: int, raw: Any) -> tuple[Any, list[Problem]]:
     """A line's record, or its problems (each with its field)."""
     if isinstance(raw, LineError):
-        return None, [Problem(number, "", raw.russian, raw.english)]
+        return None, [Problem(number, "", raw.message, raw.english)]
     if isinstance(raw, str):  # what an older reader yields for an unreadable line
         return None, [Problem(number, "", raw, raw)]
     if not isinstance(raw, dict):
-        return None, [
-            Problem(number, "", "в строке должен быть один объект JSON: {…}", "not a JSON object")
-        ]
+        return None, [Problem(number, "", staging.said("not_an_object"), "not a JSON object")]
     try:
         record = _Line.model_validate({"record": raw}).record
     except ValidationError as exc:
@@ -296,7 +363,7 @@ def parse_line(number: int, raw: Any) -> tuple[Any, list[Problem]]:
             Problem(
                 number,
                 "student",
-                "человек не может быть родителем самому себе",
+                staging.said("own_guardian"),
                 "a person cannot be their own guardian",
             )
         ]
@@ -317,8 +384,10 @@ def parse(lines: Iterable[tuple[int, Any]]) -> tuple[list[tuple[int, Any]], list
 # --- reading ---------------------------------------------------------------------------------
 
 MAX_LINE = 100_000  # characters: a record is a few hundred
-NOT_UTF8 = LineError("not UTF-8 text", "строка не в кодировке UTF-8")
-TOO_LONG = LineError(f"longer than {MAX_LINE} characters", f"строка длиннее {MAX_LINE} знаков")
+NOT_UTF8 = LineError("not UTF-8 text", staging.said("not_utf8"))
+TOO_LONG = LineError(
+    f"longer than {MAX_LINE} characters", staging.said("line_too_long", num=MAX_LINE)
+)
 
 
 def iter_lines(stream: TextIO, fmt: str) -> Iterator[tuple[int, Any]]:
@@ -348,10 +417,7 @@ def _jsonl(stream: TextIO) -> Iterator[tuple[int, Any]]:
             except json.JSONDecodeError as exc:
                 yield (
                     number,
-                    LineError(
-                        f"not JSON: {exc.msg}",
-                        "строка не читается как JSON: проверьте кавычки и скобки",
-                    ),
+                    LineError(f"not JSON: {exc.msg}", staging.said("not_json")),
                 )
 
 
@@ -367,7 +433,7 @@ def _csv(stream: TextIO) -> Iterator[tuple[int, Any]]:
         except csv.Error as exc:
             yield (
                 reader.line_num,
-                LineError(f"not CSV: {exc}", "строка не читается как CSV: проверьте кавычки"),
+                LineError(f"not CSV: {exc}", staging.said("not_csv")),
             )
             continue
         if (row.get("type") or "").startswith("#"):
@@ -375,10 +441,7 @@ def _csv(stream: TextIO) -> Iterator[tuple[int, Any]]:
         if None in row:
             yield (
                 reader.line_num,
-                LineError(
-                    "more cells than the header has columns",
-                    "ячеек больше, чем столбцов в заголовке",
-                ),
+                LineError("more cells than the header has columns", staging.said("extra_cells")),
             )
         elif any("\ufffd" in value for value in row.values() if isinstance(value, str)):
             yield reader.line_num, NOT_UTF8

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
@@ -39,8 +41,8 @@ from app.models.requests import APPROVED, PENDING, REJECTED
 from .registry import PERSON_FIELDS, PersonRecord
 from .staff import schools_of
 
-CHOOSE_SCHOOL = "Выберите образовательную организацию из списка."
-NOTHING_TO_REPORT = "Запрос можно отправить, только когда известно, какое поле отличается."
+CHOOSE_SCHOOL = _l("Выберите образовательную организацию из списка.")
+NOTHING_TO_REPORT = _l("Запрос можно отправить, только когда известно, какое поле отличается.")
 SEARCH_MIN = 3
 SEARCH_LIMIT = 10
 REASON_MAX = 500
@@ -215,7 +217,7 @@ def queued(admin: User, model: type, request_id: int):
 
 def _decide(admin: User, request, status: str, reason: str, kind: str, **payload) -> None:
     if not request.pending:
-        raise RequestRefused("Запрос уже рассмотрен.")
+        raise RequestRefused(_("Запрос уже рассмотрен."))
     request.status, request.reason = status, reason
     request.decided_at, request.decided_by = datetime.now(UTC), admin.id
     db.session.add(Notification(
@@ -227,7 +229,7 @@ def _decide(admin: User, request, status: str, reason: str, kind: str, **payload
 def _reason(text: str, required: bool) -> str:
     reason = " ".join(text.split())[:REASON_MAX]
     if required and not reason:
-        raise RequestRefused("Укажите причину: её увидит отправитель запроса.")
+        raise RequestRefused(_("Укажите причину: её увидит отправитель запроса."))
     return reason
 
 
@@ -236,7 +238,7 @@ def approve_join(admin: User, request: JoinRequest, class_id: int | None) -> Per
     sent, so the next login matches it."""
     school_class = db.session.get(SchoolClass, class_id) if class_id else None
     if school_class is None or school_class.school_id != request.school_id:
-        raise RequestRefused("Выберите класс, в который зачислить ученика.")
+        raise RequestRefused(_("Выберите класс, в который зачислить ученика."))
     person = Person(tenant=request.tenant, key=f"join-{request.id}")
     record = applicant_record(person.key, request.applicant)
     for name in PERSON_FIELDS:
@@ -267,15 +269,20 @@ class RecordInvalid(ValueError):
         self.problems = problems
 
 
-# The import's checks, in the words a school administrator reads.
+# The import's checks, in the words a school administrator reads. The keys are the registry's
+# own messages (app.schools.registry raises them in English): matched here, never shown.
+SNILS_DIGITS = "a СНИЛС has 11 digits"  # i18n-exempt: the registry's message, a key
+SNILS_CHECK = "the СНИЛС check number does not match"  # i18n-exempt: the registry's message
 RECORD_MESSAGES = {
-    "a СНИЛС has 11 digits": "В СНИЛС должно быть 11 цифр.",
-    "the СНИЛС check number does not match": "Контрольное число СНИЛС не сходится.",
-    "not an e-mail address": "Это не адрес электронной почты.",
-    "not a Russian mobile number (+7 and ten digits)": "Нужен мобильный номер: +7 и десять цифр.",
-    "not a date (YYYY-MM-DD or DD.MM.YYYY)": "Укажите дату в виде ДД.ММ.ГГГГ.",
+    SNILS_DIGITS: _l("В СНИЛС должно быть 11 цифр."),
+    SNILS_CHECK: _l("Контрольное число СНИЛС не сходится."),
+    "not an e-mail address": _l("Это не адрес электронной почты."),
+    "not a Russian mobile number (+7 and ten digits)": _l(
+        "Нужен мобильный номер: +7 и десять цифр."
+    ),
+    "not a date (YYYY-MM-DD or DD.MM.YYYY)": _l("Укажите дату в виде ДД.ММ.ГГГГ."),
 }
-FILL_IN = "Заполните поле."
+FILL_IN = _l("Заполните поле.")
 # Every field of a record is personal: the audit trail keeps it masked, the whole sealed.
 PERSONAL_FIELDS = dict.fromkeys(("last_name", "first_name", "middle_name"), "name") | {
     "birth_date": "date", "snils": "snils", "email": "email", "phone": "phone"}  # fmt: skip
@@ -284,8 +291,8 @@ PERSONAL_FIELDS = dict.fromkeys(("last_name", "first_name", "middle_name"), "nam
 def _problem(error: dict) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] in ("string_too_short", "missing"):
-        return FILL_IN
-    return RECORD_MESSAGES.get(message, "Проверьте значение.")
+        return str(FILL_IN)
+    return str(RECORD_MESSAGES.get(message) or _("Проверьте значение."))
 
 
 def reveal_snils(admin: User, item: JoinRequest | MismatchReport) -> None:
@@ -301,7 +308,7 @@ def correct_record(admin: User, report: MismatchReport, form: Mapping[str, str])
     """The school corrects its record, validated as an import line would be; the person is
     told to log in again. A form without ``snils`` (the СНИЛС not shown whole) keeps it."""
     if not report.pending:
-        raise RequestRefused("Запрос уже рассмотрен.")
+        raise RequestRefused(_("Запрос уже рассмотрен."))
     values = {f: (form.get(f) or "").strip() or None for f in PERSON_FIELDS}
     if "snils" not in form:
         values["snils"] = report.record.snils

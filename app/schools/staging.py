@@ -10,6 +10,7 @@ never commits: the caller applies everything or nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,24 @@ REPLACED = ("school", "person")
 SUMMARY_KINDS = ("school", "class", "person", "enrolment", "guardian", "staff", "teacher")
 # Problems kept to show per job; more are counted, not kept.
 MAX_PROBLEMS = 10_000
+# What the report keeps of a problem: its code and values, in this many characters at most.
+SAID_MAX = 300
+
+
+def said(code: str, **values: Any) -> str:
+    """A problem as the report keeps it: its code and values, as JSON. Its words are chosen
+    when the report is shown, in the reader's language (``registry.problem_words``); values
+    too long for the column are shortened."""
+    limit = 120
+    while True:
+        kept = {
+            name: value[:limit] if isinstance(value, str) else value
+            for name, value in values.items()
+        }
+        stored = json.dumps({"code": code, **kept}, ensure_ascii=False, separators=(",", ":"))
+        if len(stored) <= SAID_MAX or limit == 0:
+            return stored[:SAID_MAX]
+        limit //= 2
 
 
 def blank_row(job_id: int, kind: str, line: int, k1: str, k2: str = "", k3: str = "") -> dict:
@@ -140,7 +159,7 @@ def stored_problems(job_id: int) -> int:
 class Missing:
     """A reference of a staged record that neither the file nor the registry has."""
 
-    message: str
+    message: str  # as stored: said()
     english: str
 
 
@@ -189,23 +208,16 @@ class _Lookups:
 
 
 def _no_school(key: str) -> Missing:
-    return Missing(
-        f"школы с ключом «{key}» нет ни в файле, ни в реестре региона",
-        f"school {key!r} is not in the file or the registry",
-    )
+    return Missing(said("no_school", key=key), f"school {key!r} is not in the file or the registry")
 
 
 def _no_person(key: str) -> Missing:
-    return Missing(
-        f"человека с ключом «{key}» нет ни в файле, ни в реестре региона",
-        f"person {key!r} is not in the file or the registry",
-    )
+    return Missing(said("no_person", key=key), f"person {key!r} is not in the file or the registry")
 
 
 def _no_class(name: str, school: str) -> Missing:
     return Missing(
-        f"класса «{name}» нет в школе «{school}» ни в файле, ни в реестре",
-        f"class {name!r} is not in school {school!r}",
+        said("no_class", name=name, school=school), f"class {name!r} is not in school {school!r}"
     )
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from flask import Flask, Response, abort, current_app, g, request, session
 
+from app import i18n
 from app.headers import page_headers
 
 from .loader import ConfigError, load_file
@@ -31,12 +32,20 @@ __all__ = [
     "tenant_required",
 ]
 
-UNKNOWN_HOST_PAGE = """<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><title>Страница не найдена</title></head>
-<body><h1>Страница не найдена</h1>
-<p>По этому адресу нет портала «Моя школа». Проверьте адрес страницы входа вашего региона.</p>
-</body></html>
-"""
+# Served before Flask, where no region and so no language is known (nor any catalogue read):
+# one plain page in Russian, and the same in English beneath it for whoever reads no Russian.
+UNKNOWN_HOST_PAGE = (  # i18n-exempt: static page served before any region or language is known
+    "<!doctype html>\n"
+    '<html lang="ru"><head><meta charset="utf-8">'
+    "<title>Страница не найдена · Page not found</title></head>\n"
+    "<body><h1>Страница не найдена</h1>\n"
+    "<p>По этому адресу нет портала «Моя школа». "
+    "Проверьте адрес страницы входа вашего региона.</p>\n"
+    '<div lang="en"><h2>Page not found</h2>\n'
+    "<p>There is no “My School” portal at this address. "
+    "Check the address of your region’s sign-in page.</p></div>\n"
+    "</body></html>\n"
+)
 
 
 class HostNormalizer:
@@ -157,4 +166,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _site():
-        return {"tenant": g.get("tenant"), "portal": registry.portal}
+        return {"tenant": g.get("tenant"), "portal": registry.portal.in_language(i18n.current())}

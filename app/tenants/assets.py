@@ -11,6 +11,7 @@ import hashlib
 import re
 
 from flask import current_app, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
@@ -26,7 +27,7 @@ UNSAFE_SVG = re.compile(
 
 
 class LogoRefused(ValueError):
-    pass
+    """Why a logo is not taken, in the page's language (``str`` of it)."""
 
 
 def kind_of(data: bytes) -> str:
@@ -37,17 +38,19 @@ def kind_of(data: bytes) -> str:
     head = data[:1024].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096].lower():
         if UNSAFE_SVG.search(data):
-            raise LogoRefused("В SVG не должно быть сценариев, ссылок наружу и встроенного HTML.")
+            raise LogoRefused(
+                _("В SVG не должно быть сценариев, ссылок наружу и встроенного HTML.")
+            )
         return "svg"
-    raise LogoRefused("Логотип — файл PNG, WebP или SVG.")
+    raise LogoRefused(_("Логотип — файл PNG, WebP или SVG."))
 
 
 def store(tenant: str, data: bytes) -> str:
     """Keep an uploaded logo (once per content); the configuration's value for it."""
     if not data:
-        raise LogoRefused("Файл пустой.")
+        raise LogoRefused(_("Файл пустой."))
     if len(data) > MAX_BYTES:
-        raise LogoRefused("Логотип больше 200 КБ.")
+        raise LogoRefused(_("Логотип больше 200 КБ."))
     kind = kind_of(data)
     name = f"{hashlib.sha256(data).hexdigest()}.{kind}"
     if db.session.scalar(select(BrandingAsset.id).filter_by(tenant=tenant, name=name)) is None:

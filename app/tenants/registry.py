@@ -7,7 +7,9 @@ regions or four hundred. An unknown host resolves to nothing, never to a default
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from app import i18n
 
 from .schema import Branding, Policy, PortalConfig, RegionsFile, TenantConfig
 
@@ -36,14 +38,26 @@ class Tenant:
     slug: str
     config: TenantConfig
     version: str = BASELINE_VERSION
+    # The configuration as each language's pages show it, made once per language.
+    _shown: dict[str, TenantConfig] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def shown(self) -> TenantConfig:
+        """The configuration in the page's language (its texts translated where the region
+        translated them); ``config`` is the configuration as written."""
+        language = i18n.current()
+        shown = self._shown.get(language)
+        if shown is None:
+            shown = self._shown[language] = self.config.in_language(language)
+        return shown
 
     @property
     def name(self) -> str:
-        return self.config.name
+        return self.shown.name
 
     @property
     def branding(self) -> Branding:
-        return self.config.branding
+        return self.shown.branding
 
     @property
     def policy(self) -> Policy:

@@ -268,6 +268,30 @@ class Policy(Strict):
 
 
 Language = Literal["ru", "tt", "en"]  # those app/translations has catalogues for
+ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class Translation(Strict):
+    """A region's own texts in one of its other languages. Each is optional: a text without a
+    translation is shown in the region's default language (docs/languages.md)."""
+
+    name: Text | None = None
+    full_name: Text | None = None
+    short_name: ShortName | None = None
+    footer_text: Text | None = None
+    support_hours: Text | None = None
+    # A login method's button, by the method's kind.
+    labels: dict[str, Text] = {}
+
+
+def _translated_label(method: LoginMethod, language: str, translation: Translation | None):
+    label = translation.labels.get(method.kind) if translation else None
+    if label is None and method.label == PROVIDER_KINDS[method.kind].default_label:
+        from flask_babel import force_locale, gettext
+
+        with force_locale(language):
+            label = gettext(method.label)  # the kind's own default, in the catalogues
+    return method if label is None else method.model_copy(update={"label": label})
 
 
 class TenantConfig(Strict):
@@ -281,6 +305,8 @@ class TenantConfig(Strict):
     policy: Policy
     # Times are stored in UTC and shown to the region's people in its own zone.
     timezone: TimeZoneName = "Europe/Moscow"
+    # The texts above in the region's other languages (name, branding, labels).
+    translations: dict[Language, Translation] = {}
 
     @field_validator("identity_provider", mode="wrap")
     @classmethod
@@ -318,6 +344,38 @@ class TenantConfig(Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _translations_of_its_languages(self) -> TenantConfig:
+        for language, translation in self.translations.items():
+            if language not in self.languages[1:]:
+                raise ValueError(
+                    f"translations.{language}: not one of the region's other languages "
+                    f"({', '.join(self.languages[1:]) or 'none'})"
+                )
+            kinds = {method.kind for method in self.login_methods}
+            for kind in translation.labels:
+                if kind not in kinds:
+                    raise ValueError(f"translations.{language}.labels.{kind}: no such method")
+        return self
+
+    def in_language(self, language: str) -> TenantConfig:
+        """The region as its pages in ``language`` show it: its own translated texts, and its
+        methods' default labels as the catalogues translate them. Its default language (and a
+        language it does not offer) is the configuration as written."""
+        if language == self.languages[0] or language not in self.languages:
+            return self
+        translation = self.translations.get(language)
+        texts = translation.model_dump(exclude_none=True, exclude={"labels"}) if translation else {}
+        support = self.branding.support
+        if "support_hours" in texts:
+            support = support.model_copy(update={"hours": texts.pop("support_hours")})
+        name = texts.pop("name", self.name)
+        branding = self.branding.model_copy(update={**texts, "support": support})
+        methods = [_translated_label(m, language, translation) for m in self.login_methods]
+        return self.model_copy(
+            update={"name": name, "branding": branding, "login_methods": methods}
+        )
+
     def emulated(self, emulator: Emulator) -> TenantConfig:
         """The region pointed at the identity-provider emulator (development and tests)."""
         provider = self.identity_provider.emulated(emulator)
@@ -325,7 +383,14 @@ class TenantConfig(Strict):
 
 
 class PortalConfig(Strict):
-    name: Text = "Моя школа"
+    name: Text = "Моя школа"  # i18n-exempt: configuration data (the portal's name)
+    # The portal's name in other languages, by language.
+    names: dict[Language, Text] = {}
+
+    def in_language(self, language: str) -> PortalConfig:
+        name = self.names.get(language)
+        return self if name is None else self.model_copy(update={"name": name})
+
     apex_hosts: list[Hostname] = Field(min_length=1)
     # In development every region is also served on <slug>.<dev_domain>.
     dev_domain: Hostname = "localhost"

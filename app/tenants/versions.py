@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -30,6 +31,10 @@ from app.models import TenantVersion, User
 from .schema import Emulator, TenantConfig
 
 BASELINE = 0
+# A rollback's comment, as the version keeps it (data, in Russian; ``comment_words`` shows it
+# in the page's language), and the diff's headers.
+RESTORE_COMMENT = "Откат к версии {number}"  # i18n-exempt: stored as the version's comment
+DIFF_SIDE = "версия {number}"  # i18n-exempt: stored in the version's diff
 
 
 def _state(app: Flask) -> dict:
@@ -168,7 +173,7 @@ def save(
     previous, new = config_of(slug, latest), dump(config)
     diff = "".join(difflib.unified_diff(
         as_yaml(previous).splitlines(keepends=True), as_yaml(new).splitlines(keepends=True),
-        fromfile=f"версия {latest}", tofile=f"версия {latest + 1}",
+        fromfile=DIFF_SIDE.format(number=latest), tofile=DIFF_SIDE.format(number=latest + 1),
     ))  # fmt: skip
     version = TenantVersion(
         tenant=slug,
@@ -225,8 +230,17 @@ def config_of(slug: str, number: int) -> dict[str, Any]:
 def restore(slug: str, number: int, *, base: int, author: User) -> TenantVersion:
     """Roll back: a new version equal to version ``number``."""
     config = _validate(config_of(slug, number), current_app)
-    return save(slug, config, base=base, author=author, comment=f"Откат к версии {number}",
-                restores=number)  # fmt: skip
+    return save(slug, config, base=base, author=author,
+                comment=RESTORE_COMMENT.format(number=number), restores=number)  # fmt: skip
+
+
+def comment_words(version: TenantVersion) -> str:
+    """A version's comment as a page shows it: what its author typed, or a rollback's own
+    comment in the page's language."""
+    restores = version.restores
+    if restores is not None and version.comment == RESTORE_COMMENT.format(number=restores):
+        return _("Откат к версии %(number)s", number=restores)
+    return version.comment or ""
 
 
 @dataclass(frozen=True)

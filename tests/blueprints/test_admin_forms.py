@@ -30,7 +30,11 @@ def test_the_form_has_an_input_per_field_and_login_method_named_by_its_path(app,
         assert {f"method.{kind}", f"method.{kind}.position"} <= names
     assert {"base", "branding.logo", "logo", "comment"} <= names
     assert form["branding.support.phone"].id == "branding-support-phone"
-    assert [group for group, _ in form.groups()] == list(editing.GROUPS)
+    # then the region's texts in its other language (Kaluga: ru, en), the buttons' among them
+    assert [group for group, _ in form.groups()] == [*editing.GROUPS, "language.en"]
+    translated = {f"translations.en.{name}" for name, _ in editing.TRANSLATED}
+    labels = {f"translations.en.labels.{kind}" for kind in editing.available_methods(kaluga)}
+    assert translated | labels <= names
 
 
 def test_the_filled_form_shows_the_configuration(app, kaluga):

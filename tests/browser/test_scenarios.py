@@ -17,8 +17,12 @@ esia_regions = pytest.mark.parametrize("slug", ESIA_REGIONS)
 class Walk:
     """One person walking one scenario in one region, photographing each step."""
 
-    def __init__(self, browser, live, slug: str, scenario: str, *, javascript: bool = True):
-        self.context = browser.new_context(locale="ru-RU", java_script_enabled=javascript)
+    def __init__(
+        self, browser, live, slug: str, scenario: str, *, javascript: bool = True,
+        locale: str = "ru-RU",
+    ):  # fmt: skip
+        # The browser's language is its Accept-Language: Russian unless a test says otherwise.
+        self.context = browser.new_context(locale=locale, java_script_enabled=javascript)
         self.javascript = javascript
         self.page = self.context.new_page()
         self.live, self.slug, self.scenario = live, slug, scenario
@@ -29,10 +33,10 @@ class Walk:
     def open(self, path: str = "/login") -> None:
         self.page.goto(self.live.portal(self.slug) + path)
 
-    def esia_login(self, persona: str, *, grant: bool = True) -> None:
+    def esia_login(self, persona: str, *, grant: bool = True, button: str = "Госуслуги") -> None:
         self.open()
         self.shot("login")
-        self.click_away(self.page.get_by_role("link", name="Госуслуги"))
+        self.click_away(self.page.get_by_role("link", name=button))
         if self.page.locator(f"[data-persona={persona}]").count():
             self.shot("persona")
             self.click_away(self.page.locator(f"[data-persona={persona}]"))
@@ -64,8 +68,8 @@ class Walk:
 def walk(browser, live):
     walks = []
 
-    def make(slug: str, scenario: str, *, javascript: bool = True) -> Walk:
-        walks.append(Walk(browser, live, slug, scenario, javascript=javascript))
+    def make(slug: str, scenario: str, *, javascript: bool = True, locale: str = "ru-RU") -> Walk:
+        walks.append(Walk(browser, live, slug, scenario, javascript=javascript, locale=locale))
         return walks[-1]
 
     yield make

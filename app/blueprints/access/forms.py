@@ -7,6 +7,7 @@ field here refuses anything: an unknown school is None, an unknown field to shar
 there.
 """
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 
@@ -16,7 +17,7 @@ from app.models.base import db_id
 def _school_field() -> RadioField:
     # The choices are the search results or the schools holding the record, known only when
     # the page is drawn; the posted value is an id or nothing.
-    return RadioField("Образовательная организация", coerce=db_id, validate_choice=False)
+    return RadioField(_l("Образовательная организация"), coerce=db_id, validate_choice=False)
 
 
 class JoinRequestForm(FlaskForm):
@@ -24,7 +25,7 @@ class JoinRequestForm(FlaskForm):
         csrf = False  # CSRFProtect checks every POST; the template carries the token
 
     school = _school_field()
-    class_name = StringField("Класс (если знаете)", default="")
+    class_name = StringField(_l("Класс (если знаете)"), default="")
 
 
 class MismatchReportForm(FlaskForm):
@@ -32,6 +33,8 @@ class MismatchReportForm(FlaskForm):
         csrf = False  # CSRFProtect checks every POST; the template carries the token
 
     school = _school_field()
-    # The legend adds the provider's name: «Приложить мои данные из Госуслуг».
-    share = SelectMultipleField("Приложить мои данные из", default=(), validate_choice=False)
-    comment = TextAreaField("Комментарий для школы (необязательно)", default="")
+    # The legend, with the provider's name put in: «Приложить мои данные из Госуслуг».
+    share = SelectMultipleField(
+        _l("Приложить мои данные из %(provider)s"), default=(), validate_choice=False
+    )
+    comment = TextAreaField(_l("Комментарий для школы (необязательно)"), default="")

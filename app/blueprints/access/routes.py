@@ -1,4 +1,5 @@
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.access import FIELD_LABELS, ROLE_LABELS, Outcome
@@ -11,8 +12,6 @@ from app.tenants import tenant_required
 
 from . import bp
 from .forms import JoinRequestForm, MismatchReportForm
-
-SENT = "Запрос отправлен: {school}. Ответ придёт в уведомления и будет виден на этой странице."
 
 
 def _access() -> Access:
@@ -60,8 +59,8 @@ def _stopped_page(access: Access, *, problem: str | None = None, form=None, stat
     page = render_template(
         f"access/{outcome.value}.html",
         access=access,
-        differing=[FIELD_LABELS[f] for f in access.differing],
-        missing=[FIELD_LABELS[f] for f in access.missing],
+        differing=[str(FIELD_LABELS[f]) for f in access.differing],
+        missing=[str(FIELD_LABELS[f]) for f in access.missing],
         labels=FIELD_LABELS,
         problem=problem,
         **extra,
@@ -99,7 +98,11 @@ def _send_to_school(outcome: Outcome, form: JoinRequestForm | MismatchReportForm
         send(_pending_user(), access, session["applicant"], school)
     except school_requests.RequestRefused as refused:
         return _stopped_page(access, problem=str(refused), form=form, status=400)
-    flash(SENT.format(school=school.short_name), "success")
+    sent = _(
+        "Запрос отправлен: %(school)s. Ответ придёт в уведомления и будет виден на этой странице.",
+        school=school.short_name,
+    )
+    flash(sent, "success")
     return redirect(url_for("access.landing"))
 
 

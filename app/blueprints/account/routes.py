@@ -1,4 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from app import audit, consent
@@ -23,10 +24,6 @@ from app.tenants import tenant_required
 
 from . import bp
 
-CONSENT_REVOKED_SIGNED_OUT = (
-    "Согласие отозвано, вы вышли из дневника. Чтобы войти снова, дайте согласие при входе."
-)
-
 
 def _asking(confirm: dict):
     return ask_first({"back": url_for("account.settings"), **confirm})
@@ -38,16 +35,20 @@ def _consent_question(consent_id: int) -> dict:
     received = {row.consent.id: row for row in consent.received_by(current_user)}
     row = given.get(consent_id) or received.get(consent_id) or abort(404)
     if consent_id in received:
-        question = f"Отозвать согласие родителя ({row.other}) на вход в дневник?"
-        effect = "Без согласия родителя войти в дневник будет нельзя, пока его не дадут снова."
+        question = _("Отозвать согласие родителя (%(parent)s) на вход в дневник?", parent=row.other)
+        effect = _("Без согласия родителя войти в дневник будет нельзя, пока его не дадут снова.")
     elif row.consent.kind == "own":
-        question = "Отозвать согласие на обработку персональных данных?"
-        effect = "Вы сразу выйдете из дневника; при следующем входе портал снова попросит согласие."
+        question = _("Отозвать согласие на обработку персональных данных?")
+        effect = _(
+            "Вы сразу выйдете из дневника; при следующем входе портал снова попросит согласие."
+        )
     else:
-        question = f"Отозвать согласие за ребёнка: {row.other}?"
-        effect = "Ребёнок сразу выйдет из дневника и не сможет войти, пока согласие не дадут снова."
-    return {"id": f"consent-{consent_id}", "title": "Отзыв согласия", "question": question,
-            "effect": effect, "yes": "Да, отозвать согласие",
+        question = _("Отозвать согласие за ребёнка: %(child)s?", child=row.other)
+        effect = _(
+            "Ребёнок сразу выйдет из дневника и не сможет войти, пока согласие не дадут снова."
+        )
+    return {"id": f"consent-{consent_id}", "title": _("Отзыв согласия"), "question": question,
+            "effect": effect, "yes": _("Да, отозвать согласие"),
             "action": url_for("account.revoke_consent", consent_id=consent_id)}  # fmt: skip
 
 
@@ -61,7 +62,7 @@ def _settings_page(*, snils_shown: bool = False, status: int = 200):
         snils_shown=snils_shown,
         roles=structural_roles(current_user),
         labels=ROLE_LABELS,
-        role_rules=(ONLY_ENDED_DELETABLE, LAST_ROLE_STAYS),
+        role_rules=(_(ONLY_ENDED_DELETABLE), _(LAST_ROLE_STAYS)),
         current=access.role if access else None,
         can_switch=bool(access and access.several_roles),
         given=consent.given_by(current_user),
@@ -105,7 +106,7 @@ def remove_role(role_id: int):
     except RoleRuleBroken as rule:
         flash(str(rule), "error")
         return _settings_page(status=409)
-    flash(f"Роль «{ROLE_LABELS.get(role.kind, role.kind)}» удалена.", "success")
+    flash(_("Роль «%(role)s» удалена.", role=ROLE_LABELS.get(role.kind, role.kind)), "success")
     return redirect(url_for("account.settings"))
 
 
@@ -126,9 +127,12 @@ def revoke_consent(consent_id: int):
         logout_user()
         session.clear()
         session.rotate()
-        flash(CONSENT_REVOKED_SIGNED_OUT, "success")
+        signed_out = _(
+            "Согласие отозвано, вы вышли из дневника. Чтобы войти снова, дайте согласие при входе."
+        )
+        flash(signed_out, "success")
         return redirect(url_for("auth.login"))
-    flash("Согласие отозвано.", "success")
+    flash(_("Согласие отозвано."), "success")
     return redirect(url_for("account.settings"))
 
 
@@ -144,7 +148,7 @@ def change_password():
             credential, form.data, keep_sid=session.sid, current_required=form.asks_current
         )
         if not problems:
-            flash("Пароль изменён. Другие сеансы завершены.", "success")
+            flash(_("Пароль изменён. Другие сеансы завершены."), "success")
             return redirect(url_for("account.settings"))
     return render_template(
         "auth/password_change.html", form=form, problems=problems, login=credential.login,
@@ -159,11 +163,11 @@ def change_password():
 def end_other_sessions():
     if not confirmed():
         return _asking({
-            "id": "end-sessions", "title": "Завершение других сеансов",
-            "question": "Завершить все сеансы, кроме этого?",
-            "effect": "На других устройствах и в других браузерах придётся войти снова.",
-            "yes": "Да, завершить", "action": url_for("account.end_other_sessions"),
+            "id": "end-sessions", "title": _("Завершение других сеансов"),
+            "question": _("Завершить все сеансы, кроме этого?"),
+            "effect": _("На других устройствах и в других браузерах придётся войти снова."),
+            "yes": _("Да, завершить"), "action": url_for("account.end_other_sessions"),
         })  # fmt: skip
     ended = end_sessions(current_user, keep_sid=session.sid, reason="signed_out_others")
-    flash(f"Завершено других сеансов: {ended}.", "success")
+    flash(_("Завершено других сеансов: %(num)d.", num=ended), "success")
     return redirect(url_for("account.settings"))

@@ -7,6 +7,8 @@ and never goes into an address. The rules and the audit live in ``app.accounts_a
 """
 
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import accounts_admin, wording
@@ -20,17 +22,21 @@ from . import bp
 
 regional_admin_required = requires(is_regional_admin)
 
-OWN_ACCOUNT = (
+OWN_ACCOUNT = _l(
     "Свою учётную запись отключить нельзя: так вы потеряли бы доступ к администрированию. "
     "Если это нужно, попросите другого администратора региона."
 )
 ALREADY = {
-    True: "Учётная запись уже отключена — возможно, это только что сделал другой "
-    "администратор. Что и когда менялось, видно в истории на этой странице.",
-    False: "Учётная запись уже включена — возможно, это только что сделал другой "
-    "администратор. Что и когда менялось, видно в истории на этой странице.",
+    True: _l(
+        "Учётная запись уже отключена — возможно, это только что сделал другой "
+        "администратор. Что и когда менялось, видно в истории на этой странице."
+    ),
+    False: _l(
+        "Учётная запись уже включена — возможно, это только что сделал другой "
+        "администратор. Что и когда менялось, видно в истории на этой странице."
+    ),
 }
-STORE_SILENT = (
+STORE_SILENT = _l(
     "Учётная запись отключена. Хранилище сеансов сейчас не ответило, поэтому открытые сеансы "
     "не удалось завершить, но войти с ними всё равно нельзя: портал не принимает отключённую "
     "учётную запись ни на одной странице."
@@ -98,26 +104,30 @@ def account(user_id: int):
     return _account_page(_account(user_id))
 
 
-QUESTIONS = {
-    True: {
-        "title": "Отключение учётной записи",
-        "question": "Отключить учётную запись: {name}?",
-        "effect": "Причина: «{reason}». Человек сразу выйдет на всех устройствах и не сможет "
-        "войти ни одним способом, пока учётную запись не включат снова.",
-        "yes": "Да, отключить",
-    },
-    False: {
-        "title": "Включение учётной записи",
-        "question": "Включить учётную запись: {name}?",
-        "effect": "Причина: «{reason}». Человек снова сможет входить на портал.",
-        "yes": "Да, включить",
-    },
-}
+def _words(disabled: bool, name: str, reason: str) -> dict[str, str]:
+    """The question's words: to disable the account, or to enable it."""
+    if disabled:
+        return {
+            "title": _("Отключение учётной записи"),
+            "question": _("Отключить учётную запись: %(name)s?", name=name),
+            "effect": _(
+                "Причина: «%(reason)s». Человек сразу выйдет на всех устройствах и не сможет "
+                "войти ни одним способом, пока учётную запись не включат снова.",
+                reason=reason,
+            ),
+            "yes": _("Да, отключить"),
+        }
+    return {
+        "title": _("Включение учётной записи"),
+        "question": _("Включить учётную запись: %(name)s?", name=name),
+        "effect": _("Причина: «%(reason)s». Человек снова сможет входить на портал.",
+                    reason=reason),
+        "yes": _("Да, включить"),
+    }  # fmt: skip
 
 
 def _question(user: User, disabled: bool, reason: str) -> dict:
-    words = {key: text.format(name=user.display_name, reason=reason)
-             for key, text in QUESTIONS[disabled].items()}  # fmt: skip
+    words = _words(disabled, user.display_name, reason)
     endpoint = "admin.disable_account" if disabled else "admin.enable_account"
     return {"id": "account-state", "action": url_for(endpoint, user_id=user.id),
             "back": url_for("admin.account", user_id=user.id), "keep": {"reason": reason},
@@ -132,19 +142,19 @@ def _change(user: User, *, disabled: bool):
         typed = request.form.get("reason", "")[: accounts_admin.REASON_MAX]
         return _account_page(user, reason=typed, problem=str(problem), status=400)
     if user.disabled == disabled:  # the page was older than the account's state
-        return _account_page(user, notice=ALREADY[disabled], status=409)
+        return _account_page(user, notice=str(ALREADY[disabled]), status=409)
     if not confirmed():
         return ask_first(_question(user, disabled, reason))
     try:
         if disabled:
             ended = accounts_admin.disable(g.tenant.slug, user, by=current_user, reason=reason)
-            message = STORE_SILENT if ended is None else (
-                f"Учётная запись отключена. Завершено сеансов: {ended}.")  # fmt: skip
+            message = str(STORE_SILENT) if ended is None else _(
+                "Учётная запись отключена. Завершено сеансов: %(ended)s.", ended=ended)  # fmt: skip
         else:
             accounts_admin.enable(g.tenant.slug, user, by=current_user, reason=reason)
-            message = "Учётная запись снова включена: человек может входить на портал."
+            message = _("Учётная запись снова включена: человек может входить на портал.")
     except accounts_admin.AlreadyDone:
-        return _account_page(user, notice=ALREADY[disabled], status=409)
+        return _account_page(user, notice=str(ALREADY[disabled]), status=409)
     flash(message, "success")
     return redirect(url_for("admin.account", user_id=user.id), 303)
 
@@ -154,7 +164,7 @@ def _change(user: User, *, disabled: bool):
 def disable_account(user_id: int):
     user = _account(user_id)
     if user.id == current_user.id:
-        return render_error(409, OWN_ACCOUNT)
+        return render_error(409, str(OWN_ACCOUNT))
     return _change(user, disabled=True)
 
 

@@ -19,6 +19,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import audit_log as trail
@@ -31,16 +33,19 @@ from . import bp
 
 regional_admin_required = requires(is_regional_admin)
 
-TOO_MANY = (
-    "Под отбор попало больше {limit} событий, а выгрузить можно не больше {limit}. "
-    "Сузьте отбор: выберите событие, даты или человека."
-)
-NOBODY = "Введите фамилию (или фамилию и имя) либо номер учётной записи."
-
 
 def _number(value: int) -> str:
-    """100000 as Russians write it: 100 000 (a no-break space between thousands)."""
-    return f"{value:,}".replace(",", "\u00a0")
+    """A number as the page's language writes it: 100 000 in Russian (a no-break space
+    between thousands), 100,000 in English."""
+    return format_decimal(value)
+
+
+def _too_many() -> str:
+    return _(
+        "Под отбор попало больше %(limit)s событий, а выгрузить можно не больше %(limit)s. "
+        "Сузьте отбор: выберите событие, даты или человека.",
+        limit=_number(trail.EXPORT_LIMIT),
+    )
 
 
 def _filter(values) -> trail.Filter:
@@ -94,7 +99,8 @@ def audit_people():
     query = " ".join(request.form.get("person", "").split())[: trail.QUERY_MAX]
     people = trail.find_people(f.regions, query)
     if not people and len(query) < 2 and not query.isdigit():
-        return _page(f, people=None, query=query, problem=NOBODY, status=400)
+        nobody = _("Введите фамилию (или фамилию и имя) либо номер учётной записи.")
+        return _page(f, people=None, query=query, problem=nobody, status=400)
     return _page(f, people=people, query=query)
 
 
@@ -122,7 +128,7 @@ def audit_export():
     f = _filter(request.form)
     total = trail.count(f, at_most=trail.EXPORT_LIMIT)
     if total > trail.EXPORT_LIMIT:
-        flash(TOO_MANY.format(limit=_number(trail.EXPORT_LIMIT)), "error")
+        flash(_too_many(), "error")
         return redirect(url_for("admin.audit_log", **f.args()), 303)
     start = trail.snapshot(f)
     trail.record_export(f, current_user, total)

@@ -8,6 +8,8 @@ should set off. The check itself lives in ``app.identity.checks``.
 import os
 
 from flask import g, make_response, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.access.lookup import is_regional_admin
 from app.blueprints.guards import requires
@@ -19,7 +21,7 @@ from . import bp
 
 regional_admin_required = requires(is_regional_admin)
 
-BUSY = (
+BUSY = _l(
     "Поставщик входа этого региона уже проверяется — возможно, по вашему же повторному "
     "нажатию или другим администратором. Подождите несколько секунд и нажмите «Проверить» "
     "снова."
@@ -31,11 +33,11 @@ def _served_version() -> str:
     draft its administrator is looking at on the region's host."""
     served = g.tenant.version
     if served == BASELINE_VERSION:
-        return "версия 0, исходные из regions.yaml"
+        return _("версия 0, исходные из regions.yaml")
     number = served.removeprefix("v")
     if number.isdigit():
-        return f"версия {number}"
-    return "ваш черновик, который вы сейчас просматриваете на сайте региона"
+        return _("версия %(number)s", number=number)
+    return _("ваш черновик, который вы сейчас просматриваете на сайте региона")
 
 
 def _page(*, check=None, busy: bool = False, status: int = 200):
@@ -44,7 +46,7 @@ def _page(*, check=None, busy: bool = False, status: int = 200):
         template,
         check=check,
         busy=busy,
-        busy_text=BUSY,
+        busy_text=str(BUSY),
         version=_served_version(),
         what=checks.what_is_checked(g.tenant.config.identity_provider.kind),
         seconds=checks.TOTAL_SECONDS,

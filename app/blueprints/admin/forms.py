@@ -4,8 +4,8 @@ The configuration form is built per region from ``app.tenants.editing.FIELDS`` a
 methods the region could offer, so a field added there appears here without a change. Its
 inputs keep the configuration's dotted paths as names (and as keys of ``form.data``); each
 field only reads what was typed into a value, and ``editing.config_from_form`` judges it
-against the schema, in Russian. The pages carry their own ``csrf_token`` input, which
-CSRFProtect checks for the whole application, so these forms do not check it again.
+against the schema, in the page's language. The pages carry their own ``csrf_token`` input,
+which CSRFProtect checks for the whole application, so these forms do not check it again.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import CombinedMultiDict
@@ -112,16 +113,23 @@ class ConfigForm(FlaskForm):
 
     base = VersionNumber()
     logo_path = HiddenField(name="branding.logo", id="branding-logo")
-    logo = FileField("Логотип (PNG, WebP или SVG, до 200 КБ)")
-    comment = StringField("Комментарий к версии", default="")
+    logo = FileField(_l("Логотип (PNG, WebP или SVG, до 200 КБ)"))
+    comment = StringField(_l("Комментарий к версии"), default="")
     kinds: tuple[str, ...] = ()
+    fields: tuple[editing.Field, ...] = ()
 
     def groups(self) -> list[tuple[str, list]]:
-        """The edited fields under their group headings, in ``editing.FIELDS`` order."""
-        return [
-            (group, [self[f.path] for f in editing.FIELDS if f.group == group])
-            for group in editing.GROUPS
-        ]
+        """The edited fields by group (its code: ``heading`` words it), in ``editing.FIELDS``
+        order."""
+        groups: dict[str, list] = {}
+        for field in self.fields:
+            groups.setdefault(field.group, []).append(self[field.path])
+        return list(groups.items())
+
+    @staticmethod
+    def heading(group: str) -> str:
+        """A group's heading, in the page's language."""
+        return editing.group_heading(group)
 
     def methods(self) -> list[tuple[Checkbox, Place]]:
         """Each login method the region could offer: whether it is on, and its place."""
@@ -130,7 +138,8 @@ class ConfigForm(FlaskForm):
 
 def _form_class(source: TenantConfig) -> type[ConfigForm]:
     fields: dict[str, Any] = {}
-    for field in editing.FIELDS:
+    edited = editing.fields_of(source)
+    for field in edited:
         extra = {"render_kw": NUMERIC} if field.kind == "int" else {}
         fields[field.path] = BY_KIND[field.kind](
             field.label, id=field.path.replace(".", "-"), **extra
@@ -139,10 +148,12 @@ def _form_class(source: TenantConfig) -> type[ConfigForm]:
     for place, kind in enumerate(kinds, 1):
         fields[f"method.{kind}"] = Checkbox(editing.method_label(source, kind), id=f"method-{kind}")
         fields[f"method.{kind}.position"] = Place(
-            "Место на странице входа", id=f"method-{kind}-position", default=str(place),
+            _l("Место на странице входа"), id=f"method-{kind}-position", default=str(place),
             render_kw=NUMERIC,
         )  # fmt: skip
-    return type("RegionConfigForm", (ConfigForm,), {**fields, "kinds": tuple(kinds)})
+    return type(
+        "RegionConfigForm", (ConfigForm,), {**fields, "kinds": tuple(kinds), "fields": edited}
+    )
 
 
 def filled_config_form(source: TenantConfig, *, base: int) -> ConfigForm:
@@ -175,10 +186,13 @@ class ErasureForm(FlaskForm):
         csrf = False  # CSRFProtect checks every POST; the template carries the token
 
     reason = StringField(
-        "Основание (номер и дата обращения)",
-        validators=[DataRequired("Укажите основание: номер и дата обращения."), Length(max=200)],
+        _l("Основание (номер и дата обращения)"),
+        validators=[
+            DataRequired(_l("Укажите основание: номер и дата обращения.")),
+            Length(max=200),
+        ],
     )
     confirm = BooleanField(
-        "Я понимаю, что данные будут удалены безвозвратно",
-        validators=[DataRequired("Подтвердите удаление.")],
+        _l("Я понимаю, что данные будут удалены безвозвратно"),
+        validators=[DataRequired(_l("Подтвердите удаление."))],
     )

@@ -6,6 +6,7 @@ status fragment (``admin/_import_status.html``) every second with htmx, and with
 JavaScript refreshes itself. Applying and discarding ask first (``guards.ask_first``).
 """
 
+from babel.numbers import format_decimal
 from flask import (
     abort,
     current_app,
@@ -17,9 +18,12 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app import i18n
 from app.access.lookup import is_regional_admin
 from app.blueprints.guards import ask_first, confirmed, requires
 from app.errors import render_error
@@ -34,46 +38,57 @@ regional_admin_required = requires(is_regional_admin)
 # Room for the form's other fields and the multipart boundaries around the file.
 FORM_SLACK = 64 * 1024
 KIND_WORDS = {
-    "school": "Школы",
-    "class": "Классы",
-    "person": "Люди",
-    "enrolment": "Зачисления в классы",
-    "guardian": "Связи «родитель — ребёнок»",
-    "staff": "Сотрудники школ",
-    "teacher": "Классы учителей",
+    "school": _l("Школы"),
+    "class": _l("Классы"),
+    "person": _l("Люди"),
+    "enrolment": _l("Зачисления в классы"),
+    "guardian": _l("Связи «родитель — ребёнок»"),
+    "staff": _l("Сотрудники школ"),
+    "teacher": _l("Классы учителей"),
 }
 STATE_WORDS = {
-    registry.UPLOADING: "загружается",
-    registry.CHECKING: "проверяется",
-    registry.CHECKED: "проверен, ждёт решения",
-    registry.APPLYING: "применяется",
-    registry.DONE: "применён",
-    registry.FAILED: "не применён",
-    registry.DISCARDED: "отменён",
+    registry.UPLOADING: _l("загружается"),
+    registry.CHECKING: _l("проверяется"),
+    registry.CHECKED: _l("проверен, ждёт решения"),
+    registry.APPLYING: _l("применяется"),
+    registry.DONE: _l("применён"),
+    registry.FAILED: _l("не применён"),
+    registry.DISCARDED: _l("отменён"),
 }
 FAILURE_WORDS = {
-    "worker_lost": "Работа над файлом прервалась: обработчик загрузок перестал отвечать "
-    "(например, портал перезапустили).",
-    "not_taken": "Файл никто не взял в работу: обработчик загрузок не запущен. Сообщите "
-    "оператору портала.",
-    "error": "Во время работы над файлом произошла ошибка.",
-    "problems": "В файле есть ошибки, а загрузка из командной строки записывает всё или ничего.",
-    "expired": "Файл не применили в течение суток, и портал его удалил.",
-    "by_admin": "Загрузку отменил администратор.",
+    "worker_lost": _l(
+        "Работа над файлом прервалась: обработчик загрузок перестал отвечать "
+        "(например, портал перезапустили)."
+    ),
+    "not_taken": _l(
+        "Файл никто не взял в работу: обработчик загрузок не запущен. Сообщите оператору портала."
+    ),
+    "error": _l("Во время работы над файлом произошла ошибка."),
+    "problems": _l(
+        "В файле есть ошибки, а загрузка из командной строки записывает всё или ничего."
+    ),
+    "expired": _l("Файл не применили в течение суток, и портал его удалил."),
+    "by_admin": _l("Загрузку отменил администратор."),
 }
-BUSY = (
-    "Сейчас в реестр региона уже загружается файл «{source}» — одновременно идёт только одна "
-    "загрузка. Дождитесь, пока она закончится, и попробуйте снова."
-)
-NOT_READY = "Этот файл уже применяется или применён: ниже — что с ним сейчас."
+NOT_READY = _l("Этот файл уже применяется или применён: ниже — что с ним сейчас.")
 
 
 def _number(value: int) -> str:
-    return f"{value:,}".replace(",", "\u00a0")
+    """A count as the page's language writes it (12 000; 12,000)."""
+    return format_decimal(value, locale=i18n.locale())
 
 
 def _busy_words(busy: registry.Busy) -> str:
-    return BUSY.format(source=busy.running.source if busy.running else "другой")
+    if busy.running is None:
+        return _(
+            "Сейчас в реестр региона уже загружается файл «другой» — одновременно идёт только "
+            "одна загрузка. Дождитесь, пока она закончится, и попробуйте снова."
+        )
+    return _(
+        "Сейчас в реестр региона уже загружается файл «%(source)s» — одновременно идёт только "
+        "одна загрузка. Дождитесь, пока она закончится, и попробуйте снова.",
+        source=busy.running.source,
+    )
 
 
 def _job(job_id: int):
@@ -104,6 +119,7 @@ def _status_context(job) -> dict:
         "states": STATE_WORDS,
         "failures": FAILURE_WORDS,
         "fields": registry.FIELD_WORDS,
+        "said": registry.problem_words,
         "problems": import_jobs.problems(job.id, page),
         "page": page,
         "stored": stored,
@@ -147,7 +163,7 @@ def imports():
 def upload_import():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _imports_page(errors={"file": "Выберите файл реестра."}, status=400)
+        return _imports_page(errors={"file": _("Выберите файл реестра.")}, status=400)
     try:
         job_id = import_jobs.upload(
             g.tenant.slug,
@@ -209,22 +225,28 @@ def import_status(job_id: int):
 
 def _apply_question(job) -> dict:
     records = sum(job.records.values())
-    effect = (
-        f"В реестр региона будут записаны верные записи файла: {_number(records)}. "
-        f"Строк с ошибками пропущено: {_number(job.skipped_lines)}."
-    )
-    if job.replace:
-        effect += (
-            " Файл — полная выгрузка своих школ: их зачисления, сотрудники, классы "
-            "учителей и связи учеников с родителями, которых нет в файле, будут удалены."
+    effect = [
+        _(
+            "В реестр региона будут записаны верные записи файла: %(records)s. "
+            "Строк с ошибками пропущено: %(skipped)s.",
+            records=_number(records),
+            skipped=_number(job.skipped_lines),
         )
-    effect += " Если что-то пойдёт не так, реестр останется прежним."
+    ]
+    if job.replace:
+        effect.append(
+            _(
+                "Файл — полная выгрузка своих школ: их зачисления, сотрудники, классы "
+                "учителей и связи учеников с родителями, которых нет в файле, будут удалены."
+            )
+        )
+    effect.append(_("Если что-то пойдёт не так, реестр останется прежним."))
     return {
         "id": "import-apply",
-        "title": "Применить файл реестра?",
-        "question": f"Применить файл «{job.source}» к реестру региона?",
-        "effect": effect,
-        "yes": "Да, применить",
+        "title": _("Применить файл реестра?"),
+        "question": _("Применить файл «%(source)s» к реестру региона?", source=job.source),
+        "effect": " ".join(effect),
+        "yes": _("Да, применить"),
         "action": url_for("admin.apply_import", job_id=job.id),
         "back": url_for("admin.import_job", job_id=job.id),
     }
@@ -246,7 +268,7 @@ def apply_import(job_id: int):
     except import_jobs.Refused as refused:
         flash(str(refused), "error")
     except import_jobs.NotReady:
-        flash(NOT_READY, "error")
+        flash(str(NOT_READY), "error")
     else:
         import_jobs.start_worker(current_app._get_current_object())
     return redirect(url_for("admin.import_job", job_id=job.id), 303)
@@ -260,16 +282,16 @@ def discard_import(job_id: int):
         return ask_first(
             {
                 "id": "import-discard",
-                "title": "Отменить загрузку?",
-                "question": f"Отменить загрузку файла «{job.source}»?",
-                "effect": "Файл будет удалён, реестр региона не изменится.",
-                "yes": "Да, отменить загрузку",
+                "title": _("Отменить загрузку?"),
+                "question": _("Отменить загрузку файла «%(source)s»?", source=job.source),
+                "effect": _("Файл будет удалён, реестр региона не изменится."),
+                "yes": _("Да, отменить загрузку"),
                 "action": url_for("admin.discard_import", job_id=job.id),
                 "back": url_for("admin.import_job", job_id=job.id),
             }
         )
     if import_jobs.discard(g.tenant.slug, job.id, current_user.id):
-        flash("Загрузка отменена, файл удалён. Реестр региона не изменился.", "success")
+        flash(_("Загрузка отменена, файл удалён. Реестр региона не изменился."), "success")
     else:
-        flash(NOT_READY, "error")
+        flash(str(NOT_READY), "error")
     return redirect(url_for("admin.import_job", job_id=job.id), 303)

@@ -14,6 +14,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import admin_reports, wording
@@ -34,25 +36,40 @@ from . import bp, forms
 regional_admin_required = requires(is_regional_admin)
 # The in-page preview's colours, for its stylesheet.
 FORM_PREVIEW = "config_form_preview"
-STALE = (
-    "Пока вы редактировали, другой администратор сохранил версию {latest}. Ваши изменения не "
-    "сохранены и остались в форме: сверьтесь с историей и сохраните снова."
-)
-PUBLISHED = "Сохранена версия {number}. Её видят все посетители региона."
-DRAFT_SAVED = (
+DRAFT_SAVED = _l(
     "Черновик сохранён. Посетители региона его не видят: посмотрите его на сайте региона и "
     "опубликуйте, когда всё готово."
 )
-DRAFT_GONE = (
+DRAFT_GONE = _l(
     "Черновик изменился или его уже нет: возможно, его опубликовали, удалили или сохранили "
     "заново в другой вкладке. Посмотрите его ещё раз."
 )
-PREVIEW_ENDED = "Просмотр черновика завершён: вы снова видите действующие настройки региона."
-REBASED = "Ваши изменения перенесены на действующую версию. Проверьте черновик и опубликуйте его."
-NOT_MERGEABLE = (
+PREVIEW_ENDED = _l("Просмотр черновика завершён: вы снова видите действующие настройки региона.")
+REBASED = _l(
+    "Ваши изменения перенесены на действующую версию. Проверьте черновик и опубликуйте его."
+)
+NOT_MERGEABLE = _l(
     "Перенести изменения не получилось: вместе с опубликованными они дают недопустимые "
     "настройки. Откройте форму, внесите изменения заново и сохраните черновик."
 )
+
+
+def _stale(latest: int) -> str:
+    return _(
+        "Пока вы редактировали, другой администратор сохранил версию %(latest)s. Ваши "
+        "изменения не сохранены и остались в форме: сверьтесь с историей и сохраните снова.",
+        latest=latest,
+    )
+
+
+def _published(number: int) -> str:
+    return _("Сохранена версия %(number)s. Её видят все посетители региона.", number=number)
+
+
+@bp.context_processor
+def _version_words():
+    """A version's comment in the page's language (a rollback's own is words for a code)."""
+    return {"version_comment": versions.comment_words}
 
 
 @bp.get("/")
@@ -198,12 +215,12 @@ def save_config():
                                         comment=comment, check=_provider_check,
                                         replaces=db_id(request.form.get("draft")))  # fmt: skip
     except versions.StaleVersion as stale:
-        return _form_page(form, notice=STALE.format(latest=stale.latest), status=409)
+        return _form_page(form, notice=_stale(stale.latest), status=409)
     except drafts.ProviderCheckFailed as failed:
         # Nothing typed is lost: it waits as the draft, for the check or an override.
         drafts.save(slug, config, base=source, author=current_user, comment=comment)
         return _refused(drafts.find(slug, current_user.id), check=failed.check)
-    flash(PUBLISHED.format(number=version.number), "success")
+    flash(_published(version.number), "success")
     return redirect(url_for("admin.history"))
 
 
@@ -235,7 +252,7 @@ def _refused(draft, *, check=None, reason_missing=False):
 
 
 def _draft_gone():
-    flash(DRAFT_GONE, "error")
+    flash(str(DRAFT_GONE), "error")
     return redirect(url_for("admin.draft")), 303
 
 
@@ -248,7 +265,7 @@ def save_draft():
         return _form_page(form, problems=problems, status=400)
     drafts.save(g.tenant.slug, config, base=base, author=current_user,
                 comment=form.comment.data or "")  # fmt: skip
-    flash(DRAFT_SAVED, "success")
+    flash(str(DRAFT_SAVED), "success")
     return redirect(url_for("admin.draft")), 303
 
 
@@ -288,7 +305,7 @@ def draft_login():
 def end_preview():
     """«Выйти из просмотра»: one press, back to the served version."""
     drafts.end_preview()
-    flash(PREVIEW_ENDED, "success")
+    flash(str(PREVIEW_ENDED), "success")
     return redirect(url_for("admin.draft")), 303
 
 
@@ -297,12 +314,16 @@ def _ask_publish(draft):
     if "changes" not in changes:  # made over an older version: refused before it is asked
         return _refused(draft)
     names = "; ".join(c.label for c in changes["changes"])
-    effect = f"Изменится: {names}." if names else "Настройки останутся прежними."
+    if names:
+        effect = _("Её сразу увидят все посетители региона. Изменится: %(names)s.", names=names)
+    else:
+        effect = _("Её сразу увидят все посетители региона. Настройки останутся прежними.")
     return ask_first({
-        "id": "publish-draft", "title": "Опубликовать черновик?",
-        "question": f"Опубликовать черновик как версию {changes['latest'] + 1}?",
-        "effect": f"Её сразу увидят все посетители региона. {effect}",
-        "yes": "Да, опубликовать", "action": url_for("admin.publish_draft"),
+        "id": "publish-draft", "title": _("Опубликовать черновик?"),
+        "question": _("Опубликовать черновик как версию %(number)s?",
+                      number=changes["latest"] + 1),
+        "effect": effect,
+        "yes": _("Да, опубликовать"), "action": url_for("admin.publish_draft"),
         "back": url_for("admin.draft"), "keep": {"revision": draft.revision},
     })  # fmt: skip
 
@@ -327,7 +348,7 @@ def publish_draft():
     except drafts.ProviderCheckFailed as failed:
         return _refused(mine, check=failed.check,
                         reason_missing=request.form.get("override") == "yes")  # fmt: skip
-    flash(PUBLISHED.format(number=version.number), "success")
+    flash(_published(version.number), "success")
     return redirect(url_for("admin.history")), 303
 
 
@@ -340,9 +361,9 @@ def rebase_draft():
     except drafts.DraftGone:
         return _draft_gone()
     except drafts.NotMergeable:
-        flash(NOT_MERGEABLE, "error")
+        flash(str(NOT_MERGEABLE), "error")
     else:
-        flash(REBASED, "success")
+        flash(str(REBASED), "success")
     return redirect(url_for("admin.draft")), 303
 
 
@@ -351,15 +372,15 @@ def rebase_draft():
 def discard_draft():
     if not confirmed():
         return ask_first({
-            "id": "discard-draft", "title": "Удалить черновик?",
-            "question": "Удалить ваш черновик настроек?",
-            "effect": "Его изменения пропадут. Действующие настройки региона не изменятся.",
-            "yes": "Да, удалить черновик", "action": url_for("admin.discard_draft"),
+            "id": "discard-draft", "title": _("Удалить черновик?"),
+            "question": _("Удалить ваш черновик настроек?"),
+            "effect": _("Его изменения пропадут. Действующие настройки региона не изменятся."),
+            "yes": _("Да, удалить черновик"), "action": url_for("admin.discard_draft"),
             "back": url_for("admin.draft"),
         })  # fmt: skip
     if not drafts.discard(g.tenant.slug, current_user):
         return _draft_gone()
-    flash("Черновик удалён. Действующие настройки региона не изменились.", "success")
+    flash(_("Черновик удалён. Действующие настройки региона не изменились."), "success")
     return redirect(url_for("admin.config")), 303
 
 
@@ -402,16 +423,17 @@ def restore(number: int):
     except LookupError:
         abort(404)
     except versions.StaleVersion as stale:
-        flash(STALE.format(latest=stale.latest), "error")
+        flash(_stale(stale.latest), "error")
         return redirect(url_for("admin.history")), 303
-    flash(f"Версия {number} восстановлена как версия {restored.number}.", "success")
+    flash(_("Версия %(number)s восстановлена как версия %(new)s.", number=number,
+            new=restored.number), "success")  # fmt: skip
     return redirect(url_for("admin.history"))
 
 
 # --- the right to erasure ---------------------------------------------------------------------
 
 
-OWN_ACCOUNT = (
+OWN_ACCOUNT = _l(
     "Свою учётную запись здесь удалить нельзя: её удалит другой администратор региона "
     "или оператор портала."
 )
@@ -423,7 +445,7 @@ def _person_of_region(user_id: int) -> User:
     if user is None or user.tenant != g.tenant.slug:
         abort(404)
     if user.id == current_user.id:
-        abort(make_response(render_error(409, OWN_ACCOUNT)))
+        abort(make_response(render_error(409, str(OWN_ACCOUNT))))
     return user
 
 
@@ -436,8 +458,8 @@ def erase_person(user_id: int):
     form = forms.ErasureForm(request.form)
     if request.method == "POST" and form.validate():
         erased = erase_user(person, by=current_user, reason=form.reason.data)
-        flash(f"Данные удалены. В журнале человек теперь обозначен как {erased.pseudonym}.",
-              "success")  # fmt: skip
+        flash(_("Данные удалены. В журнале человек теперь обозначен как %(pseudonym)s.",
+                pseudonym=erased.pseudonym), "success")  # fmt: skip
         return redirect(url_for("admin.audit_log"))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/erase.html", person=person, form=form), status

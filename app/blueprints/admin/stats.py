@@ -5,9 +5,12 @@ A GET filter (school, period): the whole page without JavaScript; with htmx the 
 alone (``admin/_stats.html``) is swapped in.
 """
 
+from datetime import date
+
+from babel.dates import format_date
 from flask import abort, g, make_response, render_template, request
 
-from app import admin_reports, login_stats, wording
+from app import admin_reports, i18n, login_stats, wording
 from app.access.lookup import is_regional_admin
 from app.blueprints.guards import requires
 from app.extensions import htmx
@@ -15,6 +18,12 @@ from app.extensions import htmx
 from . import bp
 
 regional_admin_required = requires(is_regional_admin)
+# A day in the chart and the tables' heads, short: «05.12»; in English the month is named.
+SHORT_DAY = {"ru": "dd.MM", "tt": "dd.MM", "en": "d MMM"}
+
+
+def short_day(day: date) -> str:
+    return format_date(day, SHORT_DAY.get(i18n.current(), SHORT_DAY["ru"]), locale=i18n.locale())
 
 
 @bp.get("/stats")
@@ -33,7 +42,7 @@ def stats():
         "admin/_stats.html" if htmx and not htmx.boosted else "admin/stats.html",
         report=report, period=period, problems=problems, school=school, today=today,
         schools=schools, school_name=login_stats.filter_name(school, schools),
-        bars=login_stats.bars(report),
+        bars=login_stats.bars(report), short_day=short_day,
         methods=admin_reports.method_labels(g.tenant.config.login_methods),
         reasons=wording.REASONS, advice=login_stats.ADVICE, no_school=login_stats.NO_SCHOOL,
         zone_name=wording.zone_words(g.tenant.config.timezone),

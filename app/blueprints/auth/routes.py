@@ -11,6 +11,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
 from limits import parse as parse_limit
@@ -29,17 +31,13 @@ from app.tenants import tenant_required
 
 from . import bp
 
-REFUSED = (
-    "Вы не разрешили {provider} передать ваши данные, поэтому вход не выполнен. Чтобы войти, "
-    "нажмите «{label}» ещё раз и разрешите передачу данных."
-)
-STALE = "Страница входа устарела. Нажмите кнопку входа ещё раз."
-DEFAULT_FAILURE = (
+STALE = _l("Страница входа устарела. Нажмите кнопку входа ещё раз.")
+DEFAULT_FAILURE = _l(
     "Не удалось войти: сервис входа вернул ошибку. Попробуйте ещё раз; если ошибка повторится, "
     "обратитесь в службу поддержки."
 )
 # The seeds' words (000), the same for an unknown login and a wrong password.
-WRONG_PASSWORD = "Неверный логин или пароль"  # noqa: S105 - a message, not a password
+WRONG_PASSWORD = _l("Неверный логин или пароль")
 # Failed attempts count per (region, login, client address): 5 a minute, then 20 an hour;
 # per address, over all logins: 30 a minute, 300 an hour. Every limit lapses on its own, and
 # none is per login alone: guessing from elsewhere never keeps the owner out (docs/security.md).
@@ -49,7 +47,7 @@ IP_LIMITS = "30 per minute;300 per hour"
 # each further *failed* attempt is answered after a delay; the right password is never slowed.
 LOGIN_BACKSTOP = parse_limit("100 per hour")
 
-UNAVAILABLE = (
+UNAVAILABLE = _l(
     "Сервис входа сейчас не отвечает, поэтому войти не получилось. "
     "Попробуйте ещё раз через несколько минут."
 )
@@ -72,6 +70,16 @@ def login():
     )  # fmt: skip
 
 
+@bp.app_template_global("method_look")
+def method_look(label) -> str:
+    """The look of a login button people know (the providers' own), recognised by the words of
+    its configured label, in whichever language the label is written."""
+    words = str(label).casefold()
+    if "госуслуг" in words or "gosuslug" in words:  # i18n-exempt: words matched, not shown
+        return "gosuslugi"
+    return "mosru" if "mos.ru" in words else "plain"
+
+
 def _unavailable(kind: str, down: ProviderUnavailable | LoginFailed):
     """The provider did not answer, or answered nonsense, before the login could start or end."""
     reason, detail = getattr(down, "reason", "provider_unavailable"), getattr(down, "detail", "")
@@ -80,15 +88,23 @@ def _unavailable(kind: str, down: ProviderUnavailable | LoginFailed):
     metrics.UNAVAILABLE.labels("misconfigured" if reason == "misconfigured" else "provider").inc()
     if reason != "misconfigured":
         provider_state.provider_failed(g.tenant, kind)
-    return render_error(503, UNAVAILABLE)
+    return render_error(503, str(UNAVAILABLE))
 
 
 def _failure_message(provider, failure: LoginFailed) -> str:
+    """The words of a failed login, in the page's language (a real str: it goes to the session
+    as a flash)."""
     if failure.reason == "refused":
+        if provider.refused_message:
+            return str(provider.refused_message)
         label = next(m.label for m in offered_methods(g.tenant) if m.kind == provider.kind)
         names = provider.names(g.tenant)
-        return provider.refused_message or REFUSED.format(provider=names.nominative, label=label)
-    return STALE if failure.reason == "bad_state" else DEFAULT_FAILURE
+        return _(
+            "Вы не разрешили %(provider)s передать ваши данные, поэтому вход не выполнен. "
+            "Чтобы войти, нажмите «%(label)s» ещё раз и разрешите передачу данных.",
+            provider=names.nominative, label=str(label),
+        )  # fmt: skip
+    return str(STALE if failure.reason == "bad_state" else DEFAULT_FAILURE)
 
 
 @bp.get("/login/<kind>")
@@ -103,7 +119,7 @@ def start(kind: str):
         audit.record("login_failed", method=kind, reason="provider_unavailable",
                      detail="the provider's probe found it down")  # fmt: skip
         metrics.UNAVAILABLE.labels("provider").inc()
-        return render_error(503, UNAVAILABLE)
+        return render_error(503, str(UNAVAILABLE))
     return leave
 
 
@@ -181,7 +197,7 @@ def password_submit():
                      login=failure.detail)  # fmt: skip
         _slow_a_distributed_guess()
         page = render_template(
-            "auth/password.html", login=request.form.get("login", ""), error=WRONG_PASSWORD
+            "auth/password.html", login=request.form.get("login", ""), error=str(WRONG_PASSWORD)
         )
         return page, 200
     return _enter(provider.kind, identity)

@@ -11,7 +11,9 @@ bp = Blueprint("diary", __name__, url_prefix="/diary")
 BODIES_KEPT = 256
 
 
-def _render_body(page, role: str, today, idp) -> Markup:
+def _render_body(page, role: str, today, idp, language: str) -> Markup:
+    """``language``: the page's, which the body's words and dates are in (part of the key: a
+    body is never served in another language than it was rendered in)."""
     from app.diary.calendar import human_date, week_param
 
     template = current_app.jinja_env.get_template("diary/_diary.html")
@@ -22,8 +24,8 @@ def _render_body(page, role: str, today, idp) -> Markup:
 @bp.record_once
 def _keep_bodies(state) -> None:
     """The diary's part of a page is a function of its values alone: the page (student,
-    children, week, marks: immutable), the role, the day and the provider's name. Each worker
-    keeps the last bodies it rendered, keyed by those values, so a page seen again (a parent
-    switching back to a child, a week revisited, a reload) costs no rendering, and changed
-    data is another key: never a stale page."""
+    children, week, marks: immutable), the role, the day, the provider's name and the page's
+    language. Each worker keeps the last bodies it rendered, keyed by those values, so a page
+    seen again (a parent switching back to a child, a week revisited, a reload) costs no
+    rendering, and changed data is another key: never a stale page."""
     state.app.extensions["diary_bodies"] = lru_cache(maxsize=BODIES_KEPT)(_render_body)

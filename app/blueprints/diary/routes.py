@@ -12,9 +12,10 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app import audit
+from app import audit, i18n
 from app.access import ROLE_LABELS
 from app.diary import parse_week
 from app.diary.calendar import week_param
@@ -28,7 +29,7 @@ from app.trusted import no_access_reason
 
 from . import bp
 
-BAD_WEEK = "Неделя указана неверно. Откройте дневник заново или выберите неделю стрелками."
+BAD_WEEK = _l("Неделя указана неверно. Откройте дневник заново или выберите неделю стрелками.")
 
 
 # Roles whose home is another part of the portal.
@@ -64,7 +65,7 @@ def _children_diary(current, common: dict):
     monday = parse_week(request.args.get("week"), now.date())
     child_id = request.args.get("child", type=int)
     if monday is None:
-        return render_error(400, BAD_WEEK)
+        return render_error(400, str(BAD_WEEK))
     if "child" in request.args and child_id is None:
         abort(404)
     try:
@@ -81,7 +82,7 @@ def _children_diary(current, common: dict):
     if current.kind == "trusted" and page.student is None:
         page = replace(page, notice=no_access_reason(g.tenant, current_user))
     render_body = current_app.extensions["diary_bodies"]
-    body = render_body(page, current.kind, now.date(), provider_names(g.tenant))
+    body = render_body(page, current.kind, now.date(), provider_names(g.tenant), i18n.current())
     if htmx and not htmx.boosted:
         response = make_response(body)
     else:

@@ -1,4 +1,5 @@
 from flask import abort, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import trusted
@@ -38,5 +39,6 @@ def consent(item_id: int):
         give_parental(current_user, item.about_id)
     except NotAGuardian:
         abort(404)
-    flash(f"Согласие дано: {item.about.full_name} теперь может войти в дневник.", "success")
+    given = _("Согласие дано: %(name)s теперь может войти в дневник.", name=item.about.full_name)
+    flash(given, "success")
     return redirect(url_for("notifications.index"))

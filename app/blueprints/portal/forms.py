@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SearchField
 from wtforms.validators import Length, Optional
@@ -5,4 +6,4 @@ from wtforms.validators import Length, Optional
 
 class RegionFilterForm(FlaskForm):
     q_max = 60
-    q = SearchField("Найти регион", validators=[Optional(), Length(max=q_max)])
+    q = SearchField(_l("Найти регион"), validators=[Optional(), Length(max=q_max)])

@@ -24,5 +24,6 @@ def region_rows(
     return [
         RegionRow(tenant.name, registry.login_url(tenant, via_host=via_host, scheme=scheme))
         for tenant in registry
-        if needle in tenant.name.casefold()
+        # in the page's language or as the region writes itself: «Kaluga» or «Калуга»
+        if needle in tenant.name.casefold() or needle in tenant.config.name.casefold()
     ]

@@ -1,4 +1,5 @@
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.access import FIELD_LABELS
@@ -89,7 +90,7 @@ def approve_join(request_id: int):
         school_requests.approve_join(current_user, item, db_id(request.form.get("class_id")))
     except school_requests.RequestRefused as refused:
         return _request_page("join", item, problem=str(refused), form=request.form, status=400)
-    flash(f"Запрос одобрен: {item.applicant['full_name']} зачислен(а).", "success")
+    flash(_("Запрос одобрен: %(name)s зачислен(а).", name=item.applicant["full_name"]), "success")
     return redirect(url_for("school.request_queue"))
 
 
@@ -105,7 +106,7 @@ def correct_record(request_id: int):
         )
     except school_requests.RequestRefused as refused:
         return _request_page("mismatch", item, problem=str(refused), form=request.form, status=400)
-    flash("Данные исправлены. Отправителю пришло уведомление: можно входить снова.", "success")
+    flash(_("Данные исправлены. Отправителю пришло уведомление: можно входить снова."), "success")
     return redirect(url_for("school.request_queue"))
 
 
@@ -117,5 +118,5 @@ def reject_request(kind: str, request_id: int):
         school_requests.reject(current_user, item, request.form.get("reason", ""))
     except school_requests.RequestRefused as refused:
         return _request_page(kind, item, problem=str(refused), form=request.form, status=400)
-    flash("Запрос отклонён. Отправитель увидит причину.", "success")
+    flash(_("Запрос отклонён. Отправитель увидит причину."), "success")
     return redirect(url_for("school.request_queue"))

@@ -3,6 +3,8 @@ words it answers with when that is not enough."""
 
 from collections.abc import Sequence
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import AnyOf, DataRequired, ValidationError
@@ -13,10 +15,10 @@ from app.identity.types import normalize_phone, normalize_snils
 from app.models.base import db_id
 from app.schools.registry import snils_is_valid
 
-CONTACT_KINDS = {"phone": "Номер мобильного телефона", "snils": "СНИЛС"}
+CONTACT_KINDS = {"phone": _l("Номер мобильного телефона"), "snils": _l("СНИЛС")}
 
 
-def _choices(names: dict[str, str]) -> list[SelectChoice]:
+def _choices(names: dict) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in names.items()]
 
 
@@ -50,7 +52,7 @@ class ServiceForm(StepForm):
     service = RadioField(
         choices=_choices(trusted.SERVICES),
         validate_choice=False,
-        validators=[AnyOf(list(trusted.SERVICES), message="Выберите услугу.")],
+        validators=[AnyOf(list(trusted.SERVICES), message=_l("Выберите услугу."))],
     )
 
     def save(self, state: dict) -> bool:
@@ -67,7 +69,7 @@ class ChildrenForm(StepForm):
     children = SelectMultipleField(
         coerce=db_id,
         validate_choice=False,
-        validators=[DataRequired("Выберите ребенка (детей).")],
+        validators=[DataRequired(_l("Выберите ребенка (детей)."))],
     )
 
     def __init__(self, posted=None, *, state: dict | None = None, offered: Sequence[Student] = ()):
@@ -94,12 +96,12 @@ class InviteForm(StepForm):
             digits = normalize_snils(field.data)
             if not (digits and snils_is_valid(digits)):
                 raise ValidationError(
-                    "Проверьте СНИЛС: 11 цифр, контрольное число должно сходиться."
+                    _("Проверьте СНИЛС: 11 цифр, контрольное число должно сходиться.")
                 )
         elif len(normalize_phone(field.data) or "") != 11:
-            raise ValidationError("Укажите номер мобильного телефона: +7 и десять цифр.")
+            raise ValidationError(_("Укажите номер мобильного телефона: +7 и десять цифр."))
 
     def validate_surname(self, field: StringField) -> None:
         # Not DataRequired: its flag renders `required`, and the browser would answer first.
         if not field.data:
-            raise ValidationError("Укажите фамилию доверенного лица.")
+            raise ValidationError(_("Укажите фамилию доверенного лица."))

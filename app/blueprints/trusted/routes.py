@@ -11,6 +11,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app import audit, trusted
@@ -29,10 +31,10 @@ from .forms import ChildrenForm, InviteForm, ServiceForm, StepForm
 WIZARD = "trusted_wizard"
 STEPS = ("service", "children", "invite", "review")
 TITLES = {
-    "service": "Шаг 1. Выбрать услугу",
-    "children": "Шаг 2. Выбрать ребенка",
-    "invite": "Шаг 3. Пригласить доверенное лицо",
-    "review": "Шаг 4. Проверка данных",
+    "service": _l("Шаг 1. Выбрать услугу"),
+    "children": _l("Шаг 2. Выбрать ребенка"),
+    "invite": _l("Шаг 3. Пригласить доверенное лицо"),
+    "review": _l("Шаг 4. Проверка данных"),
 }
 STEP_FORMS = {"service": ServiceForm, "children": ChildrenForm, "invite": InviteForm}
 # Failed searches for an invitee count against this limit: nobody probes whose number it is.
@@ -41,10 +43,11 @@ INVITE_LIMITS = "10 per hour"
 
 def refusal() -> str:
     """One answer for a number nobody registered and for a surname that does not match."""
-    return (
+    return _(
         "Не удалось найти доверенное лицо по этим данным. Проверьте номер мобильного телефона "
         "или СНИЛС и фамилию. Важно! Доверенное лицо должно быть зарегистрировано на портале "
-        f"{provider_names(g.tenant).genitive}."
+        "%(portal)s.",
+        portal=provider_names(g.tenant).genitive,
     )
 
 
@@ -177,7 +180,7 @@ def send():
         trusted.invite(g.tenant, current_user, invitee, chosen, state["key"])
     except trusted.InviteRefused:
         abort(400)
-    flash("Приглашение отправлено доверенному лицу в раздел «Уведомления» портала.", "success")
+    flash(_("Приглашение отправлено доверенному лицу в раздел «Уведомления» портала."), "success")
     return redirect(url_for("trusted.index"))
 
 
@@ -196,7 +199,7 @@ def _asking(row, *, question: str, effect: str, yes: str, action: str):
     place by htmx, or as a page without JavaScript; only confirm=yes acts."""
     confirm = {
         "id": f"grant-{row.grant.id}-end",
-        "title": "Доверенные лица",
+        "title": _("Доверенные лица"),
         "yes": yes,
         "question": question,
         "effect": effect,
@@ -216,7 +219,7 @@ def _act(action, grant_id: int, message: str):
         flash(trusted.expired_words(g.tenant, late.grant), "error")
         return redirect(url_for(_back()))
     except trusted.AlreadyEnded:
-        flash("Отзывать уже нечего: это приглашение или доступ больше не действует.", "error")
+        flash(_("Отзывать уже нечего: это приглашение или доступ больше не действует."), "error")
         return redirect(url_for(_back()))
     except trusted.InviteRefused:
         abort(409)
@@ -229,19 +232,23 @@ def revoke(grant_id: int):
     if not confirmed():
         row = _ending(grant_id, trusted.for_children_of(current_user), trusted.REVOCABLE)
         invitee, children = row.grant.invitee.display_name, ", ".join(row.children)
-        effect = (
+        effect = _(
             "Доверенное лицо сразу перестанет видеть дневник, а неотвеченное приглашение "
             "перестанет действовать. Вернуть доступ можно только новым приглашением."
         )
         if row.grant.parent_id != current_user.id and row.state != "unlinked":
-            inviter = row.grant.parent.display_name
-            effect += f" Приглашение отправлял другой родитель ({inviter}): ему придёт уведомление."
+            effect += " " + _(
+                "Приглашение отправлял другой родитель (%(inviter)s): ему придёт уведомление.",
+                inviter=row.grant.parent.display_name,
+            )
         return _asking(
-            row, question=f"Отозвать доступ доверенного лица ({invitee}) к дневнику: {children}?",
-            effect=effect, yes="Да, отозвать доступ",
+            row,
+            question=_("Отозвать доступ доверенного лица (%(invitee)s) к дневнику: %(children)s?",
+                       invitee=invitee, children=children),
+            effect=effect, yes=_("Да, отозвать доступ"),
             action=url_for("trusted.revoke", grant_id=grant_id),
         )  # fmt: skip
-    return _act(lambda i: trusted.revoke(current_user, i), grant_id, "Доступ отозван.")
+    return _act(lambda i: trusted.revoke(current_user, i), grant_id, _("Доступ отозван."))
 
 
 @bp.post("/<int:grant_id>/leave")
@@ -250,17 +257,17 @@ def leave(grant_id: int):
         row = _ending(grant_id, trusted.received_by(current_user), ("waiting", "active"))
         parent, children = row.grant.parent.display_name, ", ".join(row.children)
         return _asking(
-            row, question=f"Отказаться от доступа к дневнику: {children}?",
-            effect=f"Вы перестанете видеть дневник. Вернуть доступ сможет только родитель "
-                   f"({parent}), пригласив вас снова.",
-            yes="Да, отказаться", action=url_for("trusted.leave", grant_id=grant_id),
+            row, question=_("Отказаться от доступа к дневнику: %(children)s?", children=children),
+            effect=_("Вы перестанете видеть дневник. Вернуть доступ сможет только родитель "
+                     "(%(parent)s), пригласив вас снова.", parent=parent),
+            yes=_("Да, отказаться"), action=url_for("trusted.leave", grant_id=grant_id),
         )  # fmt: skip
-    return _act(lambda i: trusted.leave(current_user, i), grant_id, "Вы отказались от доступа.")
+    return _act(lambda i: trusted.leave(current_user, i), grant_id, _("Вы отказались от доступа."))
 
 
 @bp.post("/<int:grant_id>/accept")
 def accept(grant_id: int):
-    message = f"Приглашение принято. {trusted.activation_phrase(g.tenant)}"
+    message = " ".join((_("Приглашение принято."), trusted.activation_phrase(g.tenant)))
     response = _act(
         lambda i: trusted.answer(g.tenant, current_user, i, accept=True), grant_id, message
     )
@@ -271,4 +278,4 @@ def accept(grant_id: int):
 @bp.post("/<int:grant_id>/decline")
 def decline(grant_id: int):
     return _act(lambda i: trusted.answer(g.tenant, current_user, i, accept=False), grant_id,
-                "Приглашение отклонено.")  # fmt: skip
+                _("Приглашение отклонено."))  # fmt: skip

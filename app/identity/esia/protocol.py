@@ -13,8 +13,10 @@ TIMESTAMP_FORMAT = "%Y.%m.%d %H:%M:%S %z"  # 2025.09.02 13:00:29 +0300
 ISSUER = "http://esia.gosuslugi.ru/"
 UUID4_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
-# Error codes worth emulating, with the wording our pages and logs use.
-ERRORS = {
+# Error codes worth emulating, with the wording our pages and logs use. ESIA's own texts: the
+# emulator sends them as error_description; the logs and the audit's technical detail keep
+# them as they came, and the pages show words for the reason's code (app.wording).
+ERRORS = {  # i18n-exempt: ESIA's wire-format error texts
     "007002": "Несоответствие сертификата и мнемоники информационной системы",
     "007004": "Владелец ресурса или сервер авторизации отклонил запрос",
     "007011": "Авторизационный код недействителен или уже использован",

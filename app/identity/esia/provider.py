@@ -20,11 +20,14 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import redirect, url_for
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 from joserfc.jws import JWSRegistry
 
+from app.i18n import N_
 from app.identity.base import IdentityProvider, LoginFailed, register
 from app.identity.types import (
     ExternalChild,
@@ -153,17 +156,31 @@ def _parse_date(value: str | None) -> date | None:
 class EsiaProvider(IdentityProvider):
     kind = "esia"
     config_model = EsiaConfig
-    default_label = "Госуслуги"  # the seeds' button (000)
+    # The seeds' button (000) when regions.yaml gives none: configuration, as every label is.
+    default_label = N_("Госуслуги")  # translated when shown (TenantConfig.in_language)
     traits = ProviderTraits(grades_accounts=True, lists_children=True, email_policy=True)
     demo_personas = "esia"
-    refused_message = (
+    refused_message = _l(
         "Вы нажали «Отказаться» на странице «Предоставление прав доступа», поэтому вход не "
         "выполнен. Чтобы войти, нажмите «Госуслуги» ещё раз и выберите «Предоставить»."
     )
 
     @classmethod
     def names(cls, tenant: Tenant) -> ProviderNames:
-        return ProviderNames("Госуслуги", "Госуслуг", "Госуслугах", "Госуслугами")
+        """«Госуслуги» in the case each slot of a Russian sentence needs; in another language
+        each case is its own message (most often the name as it is: the sentence around it is
+        translated whole)."""
+        return ProviderNames(
+            # Translators: the name where a Russian sentence has «вошли через Госуслуги»; in
+            # another language the name as it is (the sentence around it is translated whole).
+            pgettext("nominative", "Госуслуги"),
+            # Translators: the name where a Russian sentence has «из Госуслуг».
+            pgettext("genitive", "Госуслуг"),
+            # Translators: the name where a Russian sentence has «на Госуслугах».
+            pgettext("prepositional", "Госуслугах"),
+            # Translators: the name where a Russian sentence has «с Госуслугами».
+            pgettext("instrumental", "Госуслугами"),
+        )
 
     # --- the two signed requests ----------------------------------------------------------
 
@@ -387,7 +404,8 @@ class EsiaProvider(IdentityProvider):
         certificate as ESIA's."""
         config, slug = tenant.config.identity_provider, tenant.slug
         if not (directory / slug / "cert.pem").exists():
-            make_test_certificate(directory / slug, f"Моя школа ({tenant.name})")
+            subject = f"Моя школа ({tenant.name})"  # i18n-exempt: a demo certificate's name
+            make_test_certificate(directory / slug, subject)
         return {
             config.client_certificate_file_env: str((directory / slug / "cert.pem").resolve()),
             config.private_key_file_env: str((directory / slug / "key.pem").resolve()),

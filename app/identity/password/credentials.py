@@ -17,6 +17,8 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from app import audit
@@ -32,7 +34,7 @@ MIN_LENGTH, MAX_LENGTH = 8, 128
 # Letters and digits that cannot be mistaken for one another on a printed slip.
 SLIP_ALPHABET = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789"
 INITIAL_LENGTH = 12
-TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",  # i18n-exempt: a transliteration table
                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n",
                      "o", "p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y",
                      "", "e", "yu", "ya"], strict=True))  # fmt: skip
@@ -56,17 +58,31 @@ def password_problems(password: str, *, login: str = "", person: Person | None =
     """Why a new password is refused, in words for the person choosing it; [] if it is fine."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Пароль должен быть не короче {MIN_LENGTH} символов.")
+        problems.append(
+            ngettext(
+                "Пароль должен быть не короче %(num)d символа.",
+                "Пароль должен быть не короче %(num)d символов.",
+                MIN_LENGTH,
+            )
+        )
     if len(password) > MAX_LENGTH:
-        problems.append(f"Пароль должен быть не длиннее {MAX_LENGTH} символов.")
+        problems.append(
+            ngettext(
+                "Пароль должен быть не длиннее %(num)d символа.",
+                "Пароль должен быть не длиннее %(num)d символов.",
+                MAX_LENGTH,
+            )
+        )
     lowered = password.casefold()
     if lowered in common_passwords() or re.fullmatch(r"(.)\1+|0?1234567890?|\d{8,}", lowered):
-        problems.append("Этот пароль слишком распространён: его легко подобрать. Выберите другой.")
+        problems.append(
+            _("Этот пароль слишком распространён: его легко подобрать. Выберите другой.")
+        )
     own = {login.casefold()} | (
         {person.last_name.casefold(), person.first_name.casefold()} if person else set()
     )
     if lowered in own - {""}:
-        problems.append("Пароль не должен совпадать с логином или именем.")
+        problems.append(_("Пароль не должен совпадать с логином или именем."))
     return problems
 
 
@@ -148,7 +164,7 @@ def change(credential: PasswordCredential, new_password: str, *, keep_sid: str |
     """Set a password the student chose; every other session of theirs ends (ASVS 7.4.2)."""
     problems = password_problems(new_password, login=credential.login, person=credential.person)
     if not problems and _matches(credential.password_hash, new_password):
-        problems = ["Новый пароль должен отличаться от прежнего."]
+        problems = [_("Новый пароль должен отличаться от прежнего.")]
     if problems:
         raise PasswordRefused(problems)
     credential.password_hash = hasher.hash(new_password)
@@ -169,10 +185,10 @@ def change_from_form(
     """The data of the password-change form of both the first login and the account page,
     a field not posted being None: [] on success, otherwise why not, in the person's words."""
     if current_required and not _matches(credential.password_hash, data.get("current") or ""):
-        return ["Текущий пароль введён неверно."]
+        return [_("Текущий пароль введён неверно.")]
     new = data.get("password") or ""
     if new != (data.get("password_again") or ""):
-        return ["Пароли не совпадают."]
+        return [_("Пароли не совпадают.")]
     try:
         change(credential, new, keep_sid=keep_sid)
     except PasswordRefused as refused:

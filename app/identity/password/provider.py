@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from flask import render_template
 
+from app.i18n import N_
 from app.identity.base import IdentityProvider, LoginFailed, register
 from app.identity.types import ExternalIdentity, FullName, ProviderTraits
 from app.models import PasswordCredential
@@ -27,7 +28,8 @@ class PasswordChangeRequired(Exception):
 @register
 class PasswordProvider(IdentityProvider):
     kind = "password"
-    default_label = "Вход по логину"  # the seeds' words (000)
+    # The seeds' words (000): a method's label is configuration, given in each language there.
+    default_label = N_("Вход по логину")  # translated when shown (TenantConfig.in_language)
     traits = ProviderTraits(school_issued=True)
 
     @classmethod
