@@ -34,7 +34,7 @@ def primary(w) -> str:
 def test_a1(walk):  # noqa: F811
     w = admin(walk, "mosreg", "A1")
     w.page.fill("#branding-primary_color", NEW_PRIMARY)
-    w.page.get_by_label("Вход по логину").uncheck()
+    w.page.get_by_role("checkbox", name="Вход по логину").uncheck()
     w.page.get_by_role("button", name="Предпросмотр").click()
     preview = w.page.locator(".preview-page")
     expect(preview).to_be_visible()
