@@ -183,13 +183,6 @@ def _code(value: Any, length: int) -> str:
     return str(value).replace("\x00", "")[:length] if value else UNKNOWN
 
 
-def local_day(moment: datetime, zone: tzinfo) -> date:
-    """The day a moment stored in UTC (naive means UTC, as SQLite gives it back) was there."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone).date()
-
-
 def zone_of(tenant: str) -> ZoneInfo:
     """The region's time zone: the request's region, else the served one of that slug."""
     config = None
@@ -366,32 +359,43 @@ def rebuild(tenant: str, days: int, today: date | None = None) -> Rebuilt:
     db.session.execute(
         delete(LoginCounter).where(LoginCounter.tenant == tenant, LoginCounter.day >= start)
     )
+    total = written = 0
+    for offset in range(days):  # a day at a time: memory a day's logins need, not a period's
+        day = start + timedelta(days=offset)
+        counted, rows = _day_counters(tenant, day, zone)
+        if rows:
+            db.session.execute(insert(LoginCounter), rows)
+        total, written = total + counted, written + len(rows)
+    db.session.commit()
+    return Rebuilt(start, today, total, written)
+
+
+def _day_counters(tenant: str, day: date, zone: tzinfo) -> tuple[int, list[dict]]:
+    """A region's counters of one day (in its zone) from its audit events: how many login
+    events there were, and the counter rows they make."""
     events = db.session.execute(
-        select(AuditEvent.created_at, AuditEvent.kind, AuditEvent.actor_id, AuditEvent.detail)
+        select(AuditEvent.kind, AuditEvent.actor_id, AuditEvent.detail)
         .where(AuditEvent.tenant == tenant, AuditEvent.kind.in_(tuple(OUTCOMES)),
-               AuditEvent.created_at >= midnight(start, zone))
+               AuditEvent.created_at >= midnight(day, zone),
+               AuditEvent.created_at < midnight(day + timedelta(days=1), zone))
         .execution_options(yield_per=1000)
     )  # fmt: skip
     partial: Counter = Counter()
     total = 0
-    for created, kind, actor_id, detail in events:
+    for kind, actor_id, detail in events:
         detail = detail or {}
-        key = key_of(kind, detail)
-        partial[(local_day(created, zone), key, hint_of(actor_id, detail))] += 1
+        partial[(key_of(kind, detail), hint_of(actor_id, detail))] += 1
         total += 1
-    schools = resolve(tenant, (hint for _, _, hint in partial))
+    schools = resolve(tenant, (hint for _, hint in partial))
     counts: Counter = Counter()
-    for (day, key, hint), count in partial.items():
-        counts[(day, key, schools.get(hint, NO_SCHOOL) if hint else NO_SCHOOL)] += count
+    for (key, hint), count in partial.items():
+        counts[(key, schools.get(hint, NO_SCHOOL) if hint else NO_SCHOOL)] += count
     rows = [
         {"tenant": tenant, "day": day, "method": key.method, "outcome": key.outcome,
          "reason": key.reason, "school_id": school, "count": count}
-        for (day, key, school), count in counts.items()
+        for (key, school), count in counts.items()
     ]  # fmt: skip
-    if rows:
-        db.session.execute(insert(LoginCounter), rows)
-    db.session.commit()
-    return Rebuilt(start, today, total, len(rows))
+    return total, rows
 
 
 # --- the page: what a period's counters say --------------------------------------------------
