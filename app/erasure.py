@@ -140,11 +140,36 @@ def _pseudonymise(user_id: int, tenant: str, name: str) -> int:
     return changed
 
 
+# Events are deleted this many at a time, each batch its own short transaction: a region of
+# millions makes millions of rows a day, and one DELETE of them would hold its locks and write
+# its whole undo at once (docs/privacy.md gives the sizes).
+PURGE_BATCH = 10_000
+
+
 def purge_events(*, older_than: timedelta | None = None, now: datetime | None = None) -> int:
-    """Delete audit and login events older than the retention; how many were deleted."""
+    """Delete audit and login events older than the retention; how many were deleted.
+
+    Region by region (and the apex's events, of no region), oldest first, by the index that
+    leads with (tenant, created_at): each batch reads only what it deletes, never the log."""
+    from app.tenants import current_registry
+
     days = current_app.config["AUDIT_RETENTION_DAYS"]
     cutoff = (now or datetime.now(UTC)) - (older_than or timedelta(days=days))
-    deleted = _delete(delete(AuditEvent).where(AuditEvent.created_at < cutoff))
+    deleted = 0
+    for slug in [*(tenant.slug for tenant in current_registry()), None]:
+        region = AuditEvent.tenant.is_(None) if slug is None else AuditEvent.tenant == slug
+        oldest = (
+            select(AuditEvent.id)
+            .where(region, AuditEvent.created_at < cutoff)
+            .order_by(AuditEvent.created_at, AuditEvent.id)
+            .limit(PURGE_BATCH)
+        )
+        while True:
+            batch = _delete(delete(AuditEvent).where(AuditEvent.id.in_(oldest.scalar_subquery())))
+            db.session.commit()
+            deleted += batch
+            if batch < PURGE_BATCH:
+                break
     audit.record("events_purged", commit=False, before=cutoff.isoformat(), count=deleted)
     db.session.commit()
     return deleted

@@ -137,3 +137,32 @@ def test_an_administrator_is_told_why_their_own_account_is_not_erased_here(live,
     assert page.status_code == 409
     assert "Свою учётную запись здесь удалить нельзя" in page.text
     assert "Моя школа — Московская область" in page.text
+
+
+def test_the_purge_deletes_in_batches_in_every_region_and_outside_any(live, monkeypatch):
+    """A batch smaller than what is due: every old event goes, in several batches, in every
+    region and on the apex (no region); the recent ones stay."""
+    app = live.portal_app
+    monkeypatch.setattr("app.erasure.PURGE_BATCH", 3)
+    with app.app_context():
+        now = datetime.now(UTC)
+        for tenant in ("kaluga", "mosreg", None):
+            for n in range(7):
+                db.session.add(AuditEvent(tenant=tenant, kind="batch_old", detail={},
+                                          created_at=now - timedelta(days=200, minutes=n)))  # fmt: skip
+            db.session.add(AuditEvent(tenant=tenant, kind="batch_recent", detail={},
+                                      created_at=now - timedelta(days=5)))  # fmt: skip
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["audit", "purge", "--days", "100"])
+    assert result.exit_code == 0
+    with app.app_context():
+        left = db.session.execute(
+            select(AuditEvent.tenant, AuditEvent.kind).where(AuditEvent.kind.like("batch_%"))
+        ).all()
+        purged = db.session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.kind == "events_purged")
+        ).all()
+    assert sorted(left, key=str) == sorted(
+        [("kaluga", "batch_recent"), ("mosreg", "batch_recent"), (None, "batch_recent")], key=str
+    )
+    assert purged[-1]["count"] >= 21
