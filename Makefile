@@ -97,7 +97,8 @@ format: install
 	$(BIN)/ruff format .
 
 ## make bench: the figures of bench/ (pages and logins against bare Flask, GOST signatures,
-## the registry at 20k, 200k and 1M persons on PostgreSQL: about 20 minutes in all)
+## the registry at 20k, 200k and 1M persons and the audit log at 1k, 1M and 10M rows on
+## PostgreSQL: about 45 minutes in all)
 bench: install system-deps
 	@command -v wrk >/dev/null || { \
 	  echo "installing wrk"; \
