@@ -8,12 +8,12 @@ import hmac
 from datetime import UTC, datetime
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
 from app.i18n import N_
+from app.i18n import gettext as _
 from app.identity import ExternalIdentity
 from app.identity.types import normalize_name, normalize_phone, normalize_snils
 from app.models import RegionalAdmin, StructuralRole, User

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 
 from app import audit
 from app.access import ROLE_LABELS, RoleKind
 from app.accounts import contact_key, structural_roles
 from app.extensions import db
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.i18n import ngettext
 from app.identity import offered_methods, provider_class
 from app.identity.types import normalize_email, normalize_name, normalize_phone
 from app.models import (

@@ -9,10 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from app import i18n, wording
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.tenants import editing, versions
 
 

@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, tuple_
 
 from app import audit, i18n, wording
 from app.access.labels import ROLE_LABELS
 from app.admin_reports import config_change
 from app.extensions import db
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.identity.types import format_snils, normalize_name, normalize_snils
 from app.models import AuditEvent, Person, School, SchoolClass, User
 from app.models.base import db_id
@@ -85,7 +84,7 @@ class Filter:
         it is the trail's data, in Russian whatever the page's language."""
         parts = []
         if self.kind:
-            with force_locale(i18n.DEFAULT):
+            with i18n.force_language(i18n.DEFAULT):
                 kind = str(wording.event_kind(self.kind))
             parts.append(f"событие: {kind}")  # i18n-exempt: stored in the audit row
         if self.start:

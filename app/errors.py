@@ -6,15 +6,15 @@ import contextlib
 import time
 
 from flask import Flask, Response, has_request_context, render_template, request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app import metrics
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.i18n import ngettext
 from app.sessions import StoreUnavailable
 
 # What a database or session store that does not answer raises: a 503, never a 500.

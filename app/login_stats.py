@@ -28,13 +28,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context, has_request_context
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 from sqlalchemy import bindparam, delete, func, insert, literal, select, text, union_all
 
 from app.extensions import db
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.i18n import ngettext
 from app.models import (
     AuditEvent,
     Enrolment,

@@ -6,13 +6,13 @@ Headers (app/headers.py) are set here rather than by Flask-Talisman (unmaintaine
 from __future__ import annotations
 
 from flask import Flask, Response, abort, g, request, session
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import audit
 from app.errors import render_error
 from app.headers import page_headers
+from app.i18n import gettext as _
 
 
 def _set_headers(https: bool):

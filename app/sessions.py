@@ -20,7 +20,6 @@ from typing import Any
 
 from flask import Flask, Request, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
-from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,6 +27,7 @@ from werkzeug.datastructures import CallbackDict
 
 from app import audit, metrics
 from app.extensions import db
+from app.i18n import lazy_gettext as _l
 from app.models import ServerSession, User
 from app.sealing import InvalidToken, seal, unseal
 from app.tenants import current_registry

@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import session
-from flask_babel import gettext as _
 from flask_login import login_user
 from sqlalchemy import select
 
@@ -29,6 +28,7 @@ from app.accounts import sync_roles, user_for
 from app.consent import give_own, request_parental
 from app.extensions import db
 from app.i18n import N_
+from app.i18n import gettext as _
 from app.identity import ExternalIdentity, ProviderTraits, provider_class
 from app.models import User
 from app.schools.requests import applicant_of, schools_of_record

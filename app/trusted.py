@@ -22,9 +22,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
@@ -32,6 +29,9 @@ from sqlalchemy.orm import aliased, selectinload
 from app import audit
 from app.accounts import contact_key
 from app.extensions import db
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.i18n import ngettext
 from app.identity.types import normalize_name
 from app.models import Guardianship, Notification, TrustedGrant, TrustedGrantChild, User
 from app.models.trusted import ACCEPTED, DECLINED, LEFT, REVOKED, SENT

@@ -19,11 +19,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from app import i18n
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 
 DEFAULT_TIMEZONE = "Europe/Moscow"
 

@@ -156,3 +156,17 @@ def test_dates_are_written_by_babel_in_the_pages_language_and_the_regions_zone(
         app.preprocess_request()  # binds the region
         assert i18n.day(date(2026, 11, 23)) == day
         assert local_time(datetime(2026, 11, 23, 14, 5, tzinfo=UTC)) == moment  # Moscow, +3
+
+
+def test_what_is_stored_is_worded_in_russian_whatever_the_pages_language(app):
+    from app.i18n import force_language, gettext, lazy_gettext
+
+    with app.test_request_context(
+        "/", base_url="http://tatarstan.localhost", headers={"Accept-Language": "en"}
+    ):
+        app.preprocess_request()
+        assert gettext("Выйти") == "Sign out"
+        with force_language("ru"):
+            assert gettext("Выйти") == "Выйти" and str(lazy_gettext("Выйти")) == "Выйти"
+            assert i18n.current() == "ru"
+        assert gettext("Выйти") == "Sign out" and i18n.current() == "en"

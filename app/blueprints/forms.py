@@ -6,9 +6,10 @@ The form only reads the post: the rules and their words (too short, too common, 
 same twice, wrong current password) are ``credentials``'s, so no field here refuses anything.
 """
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
+
+from app.i18n import lazy_gettext as _l
 
 
 class PasswordChangeForm(FlaskForm):

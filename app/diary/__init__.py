@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from babel.numbers import format_decimal
-from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app import i18n
+from app.i18n import gettext as _
 
 from .calendar import Term, monday_of, parse_week, term_of, week_label
 from .charts import Sparkline, mark_badges, sparkline

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from babel.dates import format_date
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from app import i18n
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 # Public holidays that fall in term time. Lazy, like the other reasons for a day without

@@ -43,14 +43,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 from flask import current_app, has_app_context
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from app import audit, i18n
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.i18n import ngettext
 from app.settings import SettingsError, secret
 from app.tenants.schema import Emulator
 from app.wording import Words

@@ -28,12 +28,12 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import BinaryIO, TextIO
 
 from flask import Flask, current_app
-from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.extensions import db
+from app.i18n import gettext as _
 from app.models.base import utcnow
 from app.models.imports import RegistryImport, RegistryImportProblem
 from app.schools import registry, staging

@@ -33,9 +33,6 @@ from typing import Annotated, Any, Literal, TextIO
 
 from babel.lists import format_list
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -49,6 +46,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit, i18n
 from app.extensions import db
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.i18n import ngettext
 from app.identity.types import normalize_email, normalize_name, normalize_phone, normalize_snils
 from app.models.base import utcnow
 from app.models.imports import RegistryImport, RegistryImportChunk, RegistryImportProblem

@@ -11,10 +11,10 @@ import hashlib
 import re
 
 from flask import current_app, request, url_for
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
+from app.i18n import gettext as _
 from app.models import BrandingAsset
 
 MAX_BYTES = 200 * 1024

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from babel.numbers import get_decimal_symbol
-from flask_babel import LazyString, ngettext
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import LazyString
 from pydantic import ValidationError
 
 from app import i18n
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.i18n import ngettext
 
 from .loader import message_of
 from .schema import PROVIDER_KINDS, TenantConfig

@@ -287,9 +287,9 @@ class Translation(Strict):
 def _translated_label(method: LoginMethod, language: str, translation: Translation | None):
     label = translation.labels.get(method.kind) if translation else None
     if label is None and method.label == PROVIDER_KINDS[method.kind].default_label:
-        from flask_babel import force_locale, gettext
+        from app.i18n import force_language, gettext
 
-        with force_locale(language):
+        with force_language(language):
             label = gettext(method.label)  # the kind's own default, in the catalogues
     return method if label is None else method.model_copy(update={"label": label})
 

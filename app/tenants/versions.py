@@ -19,13 +19,13 @@ from typing import Any
 
 import yaml
 from flask import Flask, current_app
-from flask_babel import gettext as _
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app import audit, metrics
 from app.extensions import db
+from app.i18n import gettext as _
 from app.models import TenantVersion, User
 
 from .schema import Emulator, TenantConfig

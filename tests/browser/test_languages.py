@@ -87,7 +87,9 @@ def test_the_switch_without_javascript_is_remembered(walk):  # noqa: F811
     expect(w.page.locator("#login-title")).to_have_text(LANGUAGES["en"]["heading"])
     w.open("/")  # another page, still in English
     expect(w.page.locator("html")).to_have_attribute("lang", "en")
-    switch_to(w, w.page.get_by_role("navigation", name="Language").get_by_role("link", name="Татарча"))
+    switch_to(
+        w, w.page.get_by_role("navigation", name="Language").get_by_role("link", name="Татарча")
+    )
     expect(w.page.locator("html")).to_have_attribute("lang", "tt")
     w.esia_login("P1", button=LANGUAGES["tt"]["button"])
     expect(w.page.locator("html")).to_have_attribute("lang", "tt")

@@ -7,10 +7,10 @@ field here refuses anything: an unknown school is None, an unknown field to shar
 there.
 """
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 
+from app.i18n import lazy_gettext as _l
 from app.models.base import db_id
 
 

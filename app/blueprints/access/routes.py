@@ -1,9 +1,9 @@
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.access import FIELD_LABELS, ROLE_LABELS, Outcome
 from app.extensions import htmx
+from app.i18n import gettext as _
 from app.models import JoinRequest, MismatchReport, User
 from app.schools import requests as school_requests
 from app.signin import Access, current_access, enter_with_own_consent, pending_user

@@ -1,5 +1,4 @@
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from app import audit, consent
@@ -16,6 +15,7 @@ from app.audit import mask_snils
 from app.blueprints.forms import PasswordChangeForm
 from app.blueprints.guards import ask_first, confirmed
 from app.extensions import htmx
+from app.i18n import gettext as _
 from app.identity.password import credentials as passwords
 from app.identity.types import format_snils
 from app.sessions import active_sessions

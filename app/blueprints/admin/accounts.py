@@ -7,8 +7,6 @@ and never goes into an address. The rules and the audit live in ``app.accounts_a
 """
 
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import accounts_admin, wording
@@ -16,6 +14,8 @@ from app.access.lookup import is_regional_admin
 from app.blueprints.guards import ask_first, confirmed, requires
 from app.errors import render_error
 from app.extensions import htmx
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.models import User
 
 from . import bp

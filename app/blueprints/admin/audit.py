@@ -20,7 +20,6 @@ from flask import (
     url_for,
 )
 from flask_babel import format_decimal
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import audit_log as trail
@@ -28,6 +27,7 @@ from app import wording
 from app.access.lookup import is_regional_admin
 from app.blueprints.guards import requires
 from app.extensions import htmx
+from app.i18n import gettext as _
 
 from . import bp
 

@@ -8,12 +8,12 @@ should set off. The check itself lives in ``app.identity.checks``.
 import os
 
 from flask import g, make_response, render_template
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from app.access.lookup import is_regional_admin
 from app.blueprints.guards import requires
 from app.extensions import htmx
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.identity import checks
 from app.tenants.registry import BASELINE_VERSION
 

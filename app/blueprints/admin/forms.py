@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 from flask import request
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import CombinedMultiDict
@@ -22,6 +21,7 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import ColorInput
 
+from app.i18n import lazy_gettext as _l
 from app.tenants import editing
 from app.tenants.schema import TenantConfig
 

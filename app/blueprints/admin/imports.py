@@ -18,8 +18,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -28,6 +26,8 @@ from app.access.lookup import is_regional_admin
 from app.blueprints.guards import ask_first, confirmed, requires
 from app.errors import render_error
 from app.extensions import htmx
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.schools import import_jobs, registry
 from app.schools.staging import SUMMARY_KINDS
 

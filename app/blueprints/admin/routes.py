@@ -14,8 +14,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import admin_reports, wording
@@ -24,6 +22,8 @@ from app.blueprints.guards import ask_first, confirmed, requires
 from app.erasure import erase_user
 from app.errors import render_error
 from app.extensions import db, htmx
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.identity import availability, checks, offered_methods
 from app.models import User
 from app.models.base import db_id

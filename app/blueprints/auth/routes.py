@@ -11,8 +11,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
 from limits import parse as parse_limit
@@ -22,6 +20,8 @@ from app import audit, metrics
 from app.blueprints.forms import PasswordChangeForm
 from app.errors import render_error
 from app.extensions import limiter
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.identity import LoginFailed, ProviderUnavailable, offered_methods, provider_class
 from app.identity import availability as provider_state
 from app.identity.password import PasswordChangeRequired, PasswordProvider, identity_of

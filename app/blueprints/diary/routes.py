@@ -12,7 +12,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app import audit, i18n
@@ -22,6 +21,7 @@ from app.diary.calendar import week_param
 from app.diary.people import NotYours, diary_page, taught_classes
 from app.errors import render_error
 from app.extensions import htmx
+from app.i18n import lazy_gettext as _l
 from app.identity import provider_names
 from app.signin import current_access
 from app.tenants import tenant_required

@@ -1,9 +1,9 @@
 from flask import abort, flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import trusted
 from app.consent import NotAGuardian, give_parental
+from app.i18n import gettext as _
 from app.notifications import for_user, mark_read, owned_item
 from app.tenants import tenant_required
 

@@ -1,7 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SearchField
 from wtforms.validators import Length, Optional
+
+from app.i18n import lazy_gettext as _l
 
 
 class RegionFilterForm(FlaskForm):

@@ -1,9 +1,9 @@
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.access import FIELD_LABELS
 from app.blueprints.guards import requires
+from app.i18n import gettext as _
 from app.identity.password import credentials as passwords
 from app.models import JoinRequest, MismatchReport
 from app.models.base import db_id

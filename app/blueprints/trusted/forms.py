@@ -3,14 +3,14 @@ words it answers with when that is not enough."""
 
 from collections.abc import Sequence
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import AnyOf, DataRequired, ValidationError
 
 from app import trusted
 from app.diary import Student
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.identity.types import normalize_phone, normalize_snils
 from app.models.base import db_id
 from app.schools.registry import snils_is_valid

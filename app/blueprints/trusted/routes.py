@@ -11,8 +11,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app import audit, trusted
@@ -20,6 +18,8 @@ from app.access import RoleKind
 from app.blueprints.guards import ask_first, confirmed
 from app.diary.people import linked_children
 from app.extensions import db, htmx, limiter
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.identity import provider_names
 from app.models import User
 from app.signin import add_session_role, current_access

@@ -20,14 +20,13 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import redirect, url_for
-from flask_babel import lazy_gettext as _l
-from flask_babel import pgettext
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 from joserfc.jws import JWSRegistry
 
-from app.i18n import N_
+from app.i18n import N_, pgettext
+from app.i18n import lazy_gettext as _l
 from app.identity.base import IdentityProvider, LoginFailed, register
 from app.identity.types import (
     ExternalChild,

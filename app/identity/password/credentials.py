@@ -17,12 +17,12 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import select
 
 from app import audit
 from app.extensions import db
+from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.models import PasswordCredential, Person, User
 from app.sessions import end_sessions
 
