@@ -1,9 +1,9 @@
 """The audit log at region scale: the regional administrator's login statistics and audit log
 («Журнал событий») with a thousand audit rows and with ten million (issue 21, point 3).
 
-For each size (audit rows, a thousand or more: the pages are checked full; ``BENCH_AUDIT_SIZES``,
-default 1000,1000000,10000000), in a fresh database of its own, migrated (as ``bench/registry_scale.py``
-makes them):
+For each size (audit rows, a thousand or more: the pages are checked full;
+``BENCH_AUDIT_SIZES``, default 1000,1000000,10000000), in a fresh database of its own,
+migrated (as ``bench/registry_scale.py`` makes them):
 
 - the region's people, the same at every size, written by SQL: 1,500 schools of 33 classes,
   ``BENCH_AUDIT_ACCOUNTS`` (default 1,000,000) registry records each enrolled in a class and
