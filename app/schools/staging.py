@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Column,
+    MetaData,
+    Table,
     and_,
     delete,
     exists,
@@ -108,12 +111,25 @@ def _insert():
     return dialect.insert(ROW)
 
 
+# The staged columns, in the order COPY writes them, and the session's temporary table a
+# batch is copied into first (PostgreSQL).
+COLUMNS = (*KEY, "line", "skipped", *PAYLOAD)
+_BATCH_TABLE = "registry_import_batch"
+_BATCH = Table(
+    _BATCH_TABLE, MetaData(), *(Column(name, ROW.c[name].type) for name in COLUMNS),
+    prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS",
+)  # fmt: skip
+
+
 def write_rows(rows: Iterable[dict]) -> None:
     """Stage a batch (one row per key within it): schools and people upserted, so the later
     line's values win; links kept as first given."""
     replaced, links = [], []
     for row in rows:
         (replaced if row["kind"] in REPLACED else links).append(row)
+    if db.session.get_bind().dialect.name == "postgresql":
+        _copy_rows(replaced, links)
+        return
     statement = _insert()
     if replaced:
         upsert = statement.on_conflict_do_update(
@@ -123,6 +139,29 @@ def write_rows(rows: Iterable[dict]) -> None:
         db.session.execute(upsert, replaced)
     if links:
         db.session.execute(statement.on_conflict_do_nothing(index_elements=list(KEY)), links)
+
+
+def _copy_rows(replaced: list[dict], links: list[dict]) -> None:
+    """PostgreSQL: the batch COPYed into a temporary table, then moved into the staging table
+    by two statements (the upsert of schools and people, the links' insert). A row at a time,
+    even pipelined, was 40 % of an import's time."""
+    connection = db.session.connection()
+    columns = ", ".join(COLUMNS)
+    _BATCH.create(connection, checkfirst=True)  # once per database session
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {_BATCH_TABLE} ({columns}) FROM STDIN") as copy:
+        for row in (*replaced, *links):
+            copy.write_row([row[name] for name in COLUMNS])
+    batch = _BATCH.c
+    staged = select(*(batch[name] for name in COLUMNS))
+    upsert = postgresql.insert(ROW).from_select(COLUMNS, staged.where(batch.kind.in_(REPLACED)))
+    connection.execute(upsert.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={name: upsert.excluded[name] for name in ("line", *PAYLOAD)},
+    ))  # fmt: skip
+    links_in = postgresql.insert(ROW).from_select(COLUMNS, staged.where(~batch.kind.in_(REPLACED)))
+    connection.execute(links_in.on_conflict_do_nothing(index_elements=list(KEY)))
+    connection.exec_driver_sql(f"TRUNCATE {_BATCH_TABLE}")
 
 
 def write_problems(problems: list[dict]) -> None:
