@@ -1,6 +1,7 @@
 """The access decision's lookups in the database ``DATABASE_URL`` names, for 300 persons of a
 region drawn at random: the time of each (the candidates, the best match, the matched record's
-facts), whether the person's own record was found, and the candidates' plan. One JSON line.
+facts), whether the person's own record was found, and any sequential scan in the plans of
+the candidates and of the facts. One JSON line.
 
     DATABASE_URL=… python -m bench.registry_lookups mosreg
 """
@@ -16,11 +17,12 @@ import time
 from sqlalchemy import select
 
 from app import create_app
+from app.access import lookup
 from app.access.decision import best_match
 from app.access.lookup import candidates, candidates_statement, facts_of
 from app.extensions import db
 from app.identity.types import ExternalIdentity, FullName
-from app.models import Person
+from app.models import Guardianship, Person
 from app.tenants import current_registry
 
 
@@ -46,13 +48,23 @@ def drawn(tenant: str, count: int) -> list[ExternalIdentity]:
     return people
 
 
-def plan(tenant, identity: ExternalIdentity) -> list[str]:
-    """The candidates' statement's plan, as PostgreSQL would run it for this person."""
-    statement, parameters = candidates_statement(tenant, identity)
+def explained(statement, parameters: dict) -> list[str]:
     compiled = statement.compile(db.engine)
     cursor = db.session.connection().connection.cursor()
     cursor.execute("EXPLAIN " + str(compiled), compiled.construct_params(parameters))
     return [row[0] for row in cursor.fetchall()]
+
+
+def plan(tenant, identity: ExternalIdentity) -> list[str]:
+    """The plans of the candidates' statement and of the matched record's facts (its
+    enrolment, children, staff roles, guardians), as PostgreSQL would run them for this person
+    and for a parent."""
+    lines = explained(*candidates_statement(tenant, identity))
+    parent = db.session.scalar(select(Guardianship.guardian_id).limit(1))
+    for statement in (lookup._ENROLLED, lookup._CHILDREN, lookup._STAFF, lookup._GUARDIANS):
+        for person in (int(identity.subject), parent):
+            lines += explained(statement, {"person": person})
+    return lines
 
 
 def main(slug: str) -> None:

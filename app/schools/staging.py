@@ -471,6 +471,9 @@ def swap(job_id: int, tenant: str, *, replace: bool) -> dict[str, dict[str, int]
 
     for step in STEPS:
         step(staged, summary, counted, replace)
+    # Statistics of everything the import filled: without them the planner takes the links for
+    # a handful and joins a parent's children by scanning every enrolment of the region.
+    analyze(SCHOOL, CLASS, PERSON, ENROLMENT, GUARDIAN, STAFF, TEACHER)
     return summary
 
 
