@@ -88,8 +88,10 @@ class RegistryImportChunk(Base):
 
 
 class RegistryImportProblem(Base):
-    """A problem of one line: the file's field, and what is wrong in Russian and English
-    (the command line's language)."""
+    """A problem of one line: the file's field, and what is wrong: ``message`` holds its code
+    and values (JSON, ``staging.said``), put into words in the reader's language when the
+    report is shown (``registry.problem_words``; a report kept from before holds Russian
+    words, shown as they are); ``english`` is the command line's."""
 
     __tablename__ = "registry_import_problem"
 
