@@ -44,7 +44,7 @@ from pydantic import (
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app import audit, i18n
+from app import audit, i18n, wording
 from app.extensions import db
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
@@ -270,13 +270,8 @@ FIELD_WORDS = {
     "name": _l("название класса"),
     "school": _l("школа"),
     "class": _l("класс"),
-    "last_name": _l("фамилия"),
-    "first_name": _l("имя"),
-    "middle_name": _l("отчество"),
-    "birth_date": _l("дата рождения"),
-    "snils": _l("СНИЛС"),
-    "email": _l("электронная почта"),
-    "phone": _l("мобильный телефон"),
+    # a person's fields as the rest of the portal names them (their full name is not a field)
+    **{field: words for field, words in dict.items(wording.RECORD_FIELDS) if field != "full_name"},
     "person": _l("человек"),
     "guardian": _l("родитель"),
     "student": _l("ученик"),
