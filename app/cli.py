@@ -6,6 +6,7 @@ import os
 import shlex
 import time
 from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -193,18 +194,23 @@ def demo_seed() -> None:
         click.echo(f"{tenant.slug}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
+def _regions(slugs: tuple[str, ...]) -> list:
+    """The regions a command's ``--region`` options name (all when none); an unknown one is
+    a usage error."""
+    tenants = current_registry()
+    unknown = [slug for slug in slugs if tenants.get(slug) is None]
+    if unknown:
+        raise click.BadParameter(f"no region {', '.join(unknown)}", param_hint="--region")
+    return [tenants.get(slug) for slug in slugs] or list(tenants)
+
+
 @qa.command("check")
 @click.option("--region", "slugs", multiple=True, help="Only these regions (repeatable).")
 def qa_check(slugs: tuple[str, ...]) -> None:
     """One line per region; exits non-zero when any region is broken."""
     from app.qa import check_region, summary_line
 
-    tenants = current_registry()
-    unknown = [slug for slug in slugs if tenants.get(slug) is None]
-    if unknown:
-        raise click.BadParameter(f"no region {', '.join(unknown)}", param_hint="--region")
-    chosen = [tenants.get(slug) for slug in slugs] or list(tenants)
-    checks = [check_region(tenants, tenant, os.environ) for tenant in chosen]
+    checks = [check_region(current_registry(), tenant, os.environ) for tenant in _regions(slugs)]
     for check in checks:
         click.echo(summary_line(check))
     broken = [check.slug for check in checks if not check.ok]
@@ -354,16 +360,32 @@ def counters_rebuild(slugs: tuple[str, ...], days: int) -> None:
     from app import audit
     from app.login_stats import rebuild
 
-    tenants = current_registry()
-    unknown = [slug for slug in slugs if tenants.get(slug) is None]
-    if unknown:
-        raise click.BadParameter(f"no region {', '.join(unknown)}", param_hint="--region")
     days = min(days, current_app.config["AUDIT_RETENTION_DAYS"])
-    for tenant in [tenants.get(slug) for slug in slugs] or list(tenants):
+    for tenant in _regions(slugs):
         rebuilt = rebuild(tenant.slug, days)
         audit.record("login_counters_rebuilt", tenant=tenant.slug, days=days, count=rebuilt.events)
         click.echo(f"{tenant.slug}: {rebuilt.events} logins from {rebuilt.start} to "
                    f"{rebuilt.end} recounted into {rebuilt.rows} counters")  # fmt: skip
+        _sum_up(tenant.slug)
+
+
+@counters.command("close")
+@click.option("--region", "slugs", multiple=True,
+              help="Only this region (repeatable); default: every region.")  # fmt: skip
+def counters_close(slugs: tuple[str, ...]) -> None:
+    """Sum up the login counters of the days that are over, for the statistics page (daily,
+    after midnight in the regions' zones; the page itself sums up only a few days)."""
+    for tenant in _regions(slugs):
+        _sum_up(tenant.slug)
+
+
+def _sum_up(slug: str) -> None:
+    from app import login_totals
+    from app.login_stats import zone_of
+
+    through = login_totals.last_day_over(datetime.now(zone_of(slug)))
+    summed = login_totals.close_all(slug, through)
+    click.echo(f"{slug}: login counters summed up to {summed or 'no day yet'}")
 
 
 def register_commands(app: Flask) -> None:

@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, TextClause, bindparam, event, text
 from sqlalchemy.engine import Engine
 
 # Seconds a writer waits for another worker's transaction before giving up.
@@ -44,3 +44,28 @@ def _server_pragmas(connection, _record) -> None:
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def upsert(table: Table, add: Iterable[str] = ()) -> TextClause:
+    """One statement that writes a row of ``table`` (a value for every column) whether or not
+    its key exists yet, which two writers at once cannot both take for a new row (both
+    databases the portal runs on say ON CONFLICT … DO UPDATE): an existing row's columns
+    in ``add`` are added to, the others replaced.
+
+    Written as text with typed parameters because SQLAlchemy's dialect-specific INSERT cannot
+    be cached: it would be compiled again on every request that writes."""
+    keys = [column.name for column in table.primary_key.columns]
+    names = [column.name for column in table.c]
+    add = set(add)
+    changed = ", ".join(
+        f"{name} = {table.name}.{name} + excluded.{name}" if name in add
+        else f"{name} = excluded.{name}"
+        for name in names if name not in keys
+    )  # fmt: skip
+    # The names are the model's own and every value is bound: nothing here comes from input.
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
+        f"VALUES ({', '.join(f':{name}' for name in names)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {changed}"
+    )
+    return text(sql).bindparams(*(bindparam(column.name, type_=column.type) for column in table.c))

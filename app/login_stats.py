@@ -19,7 +19,9 @@ Nothing here imports ``app.audit``, which calls :func:`count_login`.
 
 from __future__ import annotations
 
+import heapq
 import re
+import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,8 +31,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel.speaklater import LazyString
-from sqlalchemy import bindparam, delete, func, insert, literal, select, text, union_all
+from sqlalchemy import delete, func, insert, literal, select, text, union_all
 
+from app import login_totals
+from app.database import upsert
 from app.extensions import db
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
@@ -46,18 +50,25 @@ from app.models import (
     User,
 )
 from app.models.base import db_id
-from app.models.counters import NO_SCHOOL, LoginCounter
+from app.models.counters import (
+    NO_SCHOOL,
+    STRIPES,
+    LoginCounter,
+    LoginDayCounter,
+    SchoolDayCounter,
+)
 
 DEFAULT_TIMEZONE = "Europe/Moscow"
 # The audit kinds of a login's end, and the outcome each is counted as.
 OUTCOMES = {"login_succeeded": "succeeded", "login_stopped": "stopped", "login_failed": "failed"}
 UNKNOWN = "?"
-KEY_COLUMNS = ("tenant", "day", "method", "outcome", "reason", "school_id")
 # The longest period the page shows at once: a quarter, day by day.
 MAX_DAYS = 92
 DEFAULT_DAYS = 14
 # How many schools the table of schools lists (those with the most failures first).
 SCHOOL_ROWS = 30
+# Where each of a school's figures is in login_totals.Figures.
+FIGURE = {name: i for i, name in enumerate(login_totals.FIGURES)}
 
 
 # --- what the school (or the region) can do about each reason ------------------------------
@@ -290,42 +301,32 @@ def resolve(tenant: str, hints: Iterable[Hint | None]) -> dict[Hint, int]:
     return resolved
 
 
-def _upsert():
-    """Add one to a login's counter whether or not its row exists yet: one statement that two
-    logins at once cannot both take for a new row (both databases the portal runs on say
-    ON CONFLICT … DO UPDATE), built once from the table's columns.
-
-    Written as text with typed parameters because SQLAlchemy's dialect-specific INSERT
-    cannot be cached: it would be compiled again on every login (as app.sessions does)."""
-    table = LoginCounter.__table__
-    columns = ", ".join(KEY_COLUMNS)
-    values = ", ".join(f":{name}" for name in KEY_COLUMNS)
-    # The names are the model's own and every value is bound: nothing here comes from input.
-    sql = (
-        f"INSERT INTO {table.name} ({columns}, count) VALUES ({values}, 1) "  # noqa: S608
-        f"ON CONFLICT ({columns}) DO UPDATE SET count = {table.name}.count + 1"
-    )
-    return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type)
-                                  for name in KEY_COLUMNS))  # fmt: skip
-
-
-UPSERT = _upsert()
+# Built once: a login adds one to its counter, to its region's day and to its school's day.
+UPSERT = upsert(LoginCounter.__table__, add=["count"])
+DAY_UPSERT = upsert(LoginDayCounter.__table__, add=["count"])
+SCHOOL_UPSERT = upsert(SchoolDayCounter.__table__, add=login_totals.FIGURES)
 
 
 def count_login(kind: str, tenant: str | None, actor_id: int | None,
                 detail: Mapping[str, Any]) -> None:  # fmt: skip
     """Called by ``app.audit.record`` for every event, before the event is written: a login's
-    end adds one to its counter, in the caller's transaction (it stands or falls with the
-    audit event)."""
+    end adds one to its counters, in the caller's transaction (they stand or fall with the
+    audit event). The counter of the login's school first: ``rebuild`` locks that table to
+    wait for the logins under way."""
     key = key_of(kind, detail)
     if key is None or not tenant:
         return
     hint = hint_of(actor_id, detail)
     school = resolve(tenant, [hint]).get(hint, NO_SCHOOL) if hint else NO_SCHOOL
     day = datetime.now(zone_of(tenant)).date()
-    db.session.execute(UPSERT, {"tenant": tenant, "day": day, "method": key.method,
-                                "outcome": key.outcome, "reason": key.reason,
-                                "school_id": school})  # fmt: skip
+    of_day = {"tenant": tenant, "day": day}
+    login = {**of_day, "method": key.method, "outcome": key.outcome, "reason": key.reason}
+    db.session.execute(UPSERT, {**login, "school_id": school, "count": 1})
+    db.session.execute(DAY_UPSERT, {**login, "stripe": secrets.randbelow(STRIPES), "count": 1})
+    db.session.execute(
+        SCHOOL_UPSERT,
+        {**of_day, "school_id": school, **login_totals.figures_of(key.outcome, key.reason)},
+    )
 
 
 # --- recounting from the audit events ------------------------------------------------------
@@ -350,7 +351,9 @@ def rebuild(tenant: str, days: int, today: date | None = None) -> Rebuilt:
 
     Logins that end meanwhile wait for it and are then counted on top (PostgreSQL: the
     counters are locked before the events are read; SQLite: the delete takes the database's
-    write lock first), so none is lost or counted twice."""
+    write lock first), so none is lost or counted twice. The region's and the schools' day
+    counters follow the new counters; the schools' running totals are written again
+    (``app.login_totals``)."""
     zone = zone_of(tenant)
     today = today or datetime.now(zone).date()
     start = today - timedelta(days=days - 1)
@@ -366,6 +369,7 @@ def rebuild(tenant: str, days: int, today: date | None = None) -> Rebuilt:
         if rows:
             db.session.execute(insert(LoginCounter), rows)
         total, written = total + counted, written + len(rows)
+    login_totals.recount(tenant, start)
     db.session.commit()
     return Rebuilt(start, today, total, written)
 
@@ -575,54 +579,54 @@ def filter_name(school: int | None, schools: Iterable[tuple[int, str]]) -> str:
 
 def report(tenant: str, period: Period, school: int | None = None) -> Report:
     """The period's logins per day and method, failures per day, reason and method, and per
-    school, for one school or all: read from the counters alone."""
-    where = [LoginCounter.tenant == tenant, LoginCounter.day >= period.start,
-             LoginCounter.day <= period.end]  # fmt: skip
-    if school is not None:
-        where.append(LoginCounter.school_id == school)
+    school, for one school or all: for all, from the region's and the schools' day counters
+    and running totals (``app.login_totals``); for one school, from its counters."""
     result = Report(period)
     by_method: dict[str, Counter] = defaultdict(Counter)
     by_reason: dict[str, Counter] = defaultdict(Counter)
     reason_methods: dict[str, Counter] = defaultdict(Counter)
-    daily = db.session.execute(
-        select(LoginCounter.day, LoginCounter.method, LoginCounter.outcome, LoginCounter.reason,
-               func.sum(LoginCounter.count))
-        .where(*where)
-        .group_by(LoginCounter.day, LoginCounter.method, LoginCounter.outcome,
-                  LoginCounter.reason)
-    )  # fmt: skip
-    for day, method, outcome, reason, count in daily:
+
+    def count_day(day: date, method: str, outcome: str, reason: str, count: int) -> None:
         if outcome == "succeeded":
             by_method[method][day] += count
         else:
             by_reason[reason][day] += count
             reason_methods[reason][method] += count
+
+    if school is None:
+        for row in login_totals.days(tenant, period.start, period.end):
+            count_day(*row)
+        summed = login_totals.close_for_page(
+            tenant, login_totals.last_day_over(datetime.now(zone_of(tenant)))
+        )
+        per_school = login_totals.schools(tenant, period.start, period.end, summed)
+    else:
+        of_school = (LoginCounter.tenant == tenant, LoginCounter.school_id == school,
+                     LoginCounter.day >= period.start, LoginCounter.day <= period.end)  # fmt: skip
+        for row in db.session.execute(
+            select(LoginCounter.day, LoginCounter.method, LoginCounter.outcome,
+                   LoginCounter.reason, func.sum(LoginCounter.count))
+            .where(*of_school)
+            .group_by(LoginCounter.day, LoginCounter.method, LoginCounter.outcome,
+                      LoginCounter.reason)
+        ):  # fmt: skip
+            count_day(*row)
+        per_school = login_totals.schools_of(tenant, period.start, period.end, school)
     result.by_method, result.by_reason = dict(by_method), dict(by_reason)
     result.reason_methods = dict(reason_methods)
 
-    rows: dict[int, SchoolRow] = {}
-    per_school = db.session.execute(
-        select(LoginCounter.school_id, LoginCounter.outcome, LoginCounter.reason,
-               func.sum(LoginCounter.count))
-        .where(*where)
-        .group_by(LoginCounter.school_id, LoginCounter.outcome, LoginCounter.reason)
-    )  # fmt: skip
-    for school_id, outcome, reason, count in per_school:
-        row = rows.setdefault(school_id, SchoolRow(school_id, ""))
-        if outcome == "succeeded":
-            row.succeeded += count
-        else:
-            row.failed += count
-            row.reasons[reason] += count
-    ranked = sorted(rows.values(), key=lambda r: (-r.failed, -r.succeeded, r.school_id))
-    not_found = sorted((r for r in rows.values() if r.reasons["not_found"]),
-                       key=lambda r: (-r.reasons["not_found"], r.school_id))[:10]  # fmt: skip
-    shown = ranked[:SCHOOL_ROWS]
-    names = school_names(tenant, [r.school_id for r in [*shown, *not_found]])
-    for row in [*shown, *not_found]:
-        row.name = names.get(row.school_id) or str(NO_SCHOOL_NAME)
-    result.schools, result.more_schools = shown, max(len(ranked) - SCHOOL_ROWS, 0)
-    result.not_found_schools = [(row.name, row.reasons["not_found"]) for row in not_found]
+    failed, not_found = FIGURE["failed"], FIGURE["not_found"]
+    ranked = heapq.nsmallest(SCHOOL_ROWS, per_school.items(),
+                             key=lambda item: (-item[1][failed], -item[1][0], item[0]))  # fmt: skip
+    most_not_found = heapq.nsmallest(10, ((s, f) for s, f in per_school.items() if f[not_found]),
+                                     key=lambda item: (-item[1][not_found], item[0]))  # fmt: skip
+    names = school_names(tenant, [s for s, _ in [*ranked, *most_not_found]])
+    shown = [SchoolRow(school_id, names.get(school_id) or str(NO_SCHOOL_NAME), *figures[:2],
+                       Counter(dict(zip(login_totals.FIGURES[2:], figures[2:], strict=True))))
+             for school_id, figures in ranked]  # fmt: skip
+    result.schools, result.more_schools = shown, max(len(per_school) - SCHOOL_ROWS, 0)
+    result.not_found_schools = [(names.get(s) or str(NO_SCHOOL_NAME), f[not_found])
+                                for s, f in most_not_found]  # fmt: skip
     return result
 
 

@@ -21,11 +21,12 @@ from typing import Any
 from flask import Flask, Request, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
 from app import audit, metrics
+from app.database import upsert
 from app.extensions import db
 from app.i18n import lazy_gettext as _l
 from app.models import ServerSession, User
@@ -153,21 +154,6 @@ class RedisStore(Store):
         return found
 
 
-def _upsert():
-    """One statement that writes a session whether or not its row exists (both databases
-    the portal runs on say ON CONFLICT … DO UPDATE), built once from the table's columns.
-
-    Written as text with typed parameters because SQLAlchemy's dialect-specific INSERT
-    cannot be cached: it would be compiled again on every login."""
-    table = ServerSession.__table__
-    names = [column.name for column in table.c]
-    columns, values = ", ".join(names), ", ".join(f":{name}" for name in names)
-    changed = ", ".join(f"{name} = excluded.{name}" for name in names if name != "id")
-    # The names are the model's own and every value is bound: nothing here comes from input.
-    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({values}) ON CONFLICT (id) DO UPDATE SET {changed}"  # noqa: S608, E501
-    return text(sql).bindparams(*(bindparam(column.name, type_=column.type) for column in table.c))
-
-
 class DatabaseStore(Store):
     """The local store: the portal's own database, shared by every worker of the demo."""
 
@@ -179,7 +165,7 @@ class DatabaseStore(Store):
     ).where(t.c.id == bindparam("key"), t.c.expires_at >= bindparam("now")))(
         ServerSession.__table__
     )  # fmt: skip
-    _UPSERT = _upsert()
+    _UPSERT = upsert(ServerSession.__table__)
 
     def load(self, key: str) -> Record | None:
         row = db.session.execute(self._LOAD, {"key": key, "now": now()}).one_or_none()

@@ -13,7 +13,8 @@ migrated (as ``bench/registry_scale.py`` makes them):
   logins, 45 % diary views, 5 % failed logins with their reasons, the rest logouts, stopped
   logins, consents and refused pages; who acted and whom it is about drawn from every account;
 - the login counters those rows imply, made as the product makes them, by ``flask counters
-  rebuild`` (its wall time and peak memory reported);
+  rebuild`` (its wall time and peak memory reported), with the region's and the schools' day
+  counters and the schools' running totals up to yesterday (``app/login_totals.py``);
 - after VACUUM ANALYZE (run before the rebuild too), each page fetched by the signed-in
   administrator through the app, in-process by Flask's test client (2 warm-ups, then 20
   timed: median and 95th percentile): the statistics for 30 days, the log's first page, its
@@ -26,7 +27,7 @@ migrated (as ``bench/registry_scale.py`` makes them):
 Target: each page costs the same at 10 million rows as at a thousand (the last line's ratios
 ≈ 1), by index, with no sequential scan of audit_event. One JSON line per size on stdout, the
 ratios last; progress on stderr. Measured up to a million rows; 10 million should take about
-20 minutes in all (the writing and the rebuild most of it; the rebuild, some 3 GB of memory).
+20 minutes in all (the writing and the rebuild most of it).
 ``BENCH_AUDIT_ACCOUNTS`` smaller makes the region's people quicker to write.
 
     BENCH_DATABASE=postgresql+psycopg://postgres@127.0.0.1:5432/test python -m bench.audit_scale
@@ -58,6 +59,10 @@ SIZES = [int(n) for n in os.environ.get("BENCH_AUDIT_SIZES", "1000,1000000,10000
 ACCOUNTS = int(os.environ.get("BENCH_AUDIT_ACCOUNTS", "1000000"))
 SCHOOLS, CLASSES = 1500, 33  # classes per school: 1А … 11В
 DAYS = 30
+# The statements explained: those that read the log, the counters or what is made of them.
+READS_LOG = re.compile(
+    r"FROM (audit_event|login_counter|login_day_counter|school_day_counter|school_login_total)\b"
+)
 CHUNK = 1_000_000
 WARM_UPS, TIMED = 2, 20
 LARGE_MONTH = 150_000_000  # audit rows a month of a large region writes
@@ -364,7 +369,7 @@ def pages(url: str, rows: int) -> tuple[dict, dict]:
             with app.app_context():
                 plans[name] = [explained(statement, parameters)
                                for statement, parameters in statements.seen
-                               if re.search(r"FROM (audit_event|login_counter)\b", statement)
+                               if READS_LOG.search(statement)
                                ]  # fmt: skip
                 db.session.rollback()
         return timings, plans
@@ -423,7 +428,7 @@ def measure(rows: int) -> dict:
                 raise SystemExit(f"the counters add up to {total}, the login events are {events}")
             result |= {"rebuild_s": round(seconds, 1), "rebuild_peak_rss_mb": round(peak),
                        "login_events": events, "counter_rows": counters}  # fmt: skip
-            connection.execute("VACUUM ANALYZE login_counter")
+            connection.execute("VACUUM ANALYZE")
 
             stored, table, indexes, kept = connection.execute(
                 "SELECT pg_total_relation_size('audit_event'), pg_relation_size('audit_event'), "

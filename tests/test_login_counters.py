@@ -21,12 +21,19 @@ from flask import g
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine.interfaces import CacheStats
 
-from app import audit, create_app, login_stats, wording
+from app import audit, create_app, login_stats, login_totals, wording
 from app.access.decision import Outcome
 from app.demo import seed
 from app.extensions import db
 from app.models import AuditEvent, PasswordCredential, Person, School, User
-from app.models.counters import NO_SCHOOL, LoginCounter
+from app.models.counters import (
+    NO_SCHOOL,
+    LoginCounter,
+    LoginDayCounter,
+    LoginTotalsMark,
+    SchoolDayCounter,
+    SchoolLoginTotal,
+)
 from tests.conftest import regions_file, test_environ
 from tests.live import browser, esia_env, live, localhost_subdomains, servers  # noqa: F401
 from tests.test_wording import (
@@ -42,13 +49,18 @@ LATE = datetime(2026, 12, 5, 21, 30, tzinfo=UTC)
 NOON = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
 
+COUNTER_TABLES = (LoginCounter, LoginDayCounter, SchoolDayCounter, SchoolLoginTotal,
+                  LoginTotalsMark)  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
 def no_leftovers(database_uri):
     """Logins an earlier test left behind (one that does not empty the tables after itself)
     are not counted here."""
     app = create_app(test_environ(database_uri))
     with app.app_context():
-        db.session.execute(delete(LoginCounter))
+        for model in COUNTER_TABLES:
+            db.session.execute(delete(model))
         db.session.execute(delete(AuditEvent))
         db.session.commit()
         db.engine.dispose()
@@ -107,6 +119,25 @@ def counters(slug: str | None = None) -> dict[tuple, int]:
         (c.tenant, c.day, c.method, c.outcome, c.reason, c.school_id): c.count
         for c in db.session.scalars(query)
     }
+
+
+def day_counters_agree() -> None:
+    """The region's and the schools' day counters say what the counters say."""
+    days: Counter = Counter()
+    schools: Counter = Counter()
+    for (tenant, day, method, outcome, reason, school), count in counters().items():
+        days[(tenant, day, method, outcome, reason)] += count
+        figures = login_totals.figures_of(outcome, reason)
+        for name in login_totals.FIGURES:
+            schools[(tenant, day, school, name)] += figures[name] * count
+    in_days: Counter = Counter()
+    for c in db.session.scalars(select(LoginDayCounter)):
+        in_days[(c.tenant, c.day, c.method, c.outcome, c.reason)] += c.count
+    in_schools = Counter({(c.tenant, c.day, c.school_id, name): getattr(c, name)
+                          for c in db.session.scalars(select(SchoolDayCounter))
+                          for name in login_totals.FIGURES})  # fmt: skip
+    assert +in_days == +days
+    assert +in_schools == +schools
 
 
 def school_id(slug: str, key: str) -> int:
@@ -210,6 +241,7 @@ def test_each_reason_is_counted_under_its_school_day_and_method(mosreg):
     with time_machine.travel(NOON, tick=False):
         expected = every_reason_logged(mosreg)
     assert counters() == dict(expected)
+    day_counters_agree()
     logins = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.kind.in_(tuple(login_stats.OUTCOMES))))  # fmt: skip
     assert sum(expected.values()) == logins  # one count per audited login, no more
@@ -273,7 +305,7 @@ def test_two_logins_in_one_transaction_add_up_and_the_upsert_is_cached(mosreg):
     assert counters() == {key: 2}
     # Compiled once: SQLAlchemy's cache answers every later login.
     values = {"tenant": "mosreg", "day": today, "method": "esia", "outcome": "failed",
-              "reason": "provider_unavailable", "school_id": NO_SCHOOL}  # fmt: skip
+              "reason": "provider_unavailable", "school_id": NO_SCHOOL, "count": 1}  # fmt: skip
     db.session.execute(login_stats.UPSERT, values)
     again = db.session.execute(login_stats.UPSERT, values)
     assert again.context.cache_hit is CacheStats.CACHE_HIT
@@ -360,6 +392,7 @@ def test_two_logins_at_once_are_both_counted(app):
         thread.join(60)
     with app.app_context():
         assert list(counters().values()) == [2 + many]
+        day_counters_agree()
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 2 + many
 
 
@@ -409,6 +442,7 @@ def test_rebuild_gives_back_what_the_logins_counted(mosreg, runner):
     # Every region at once; the rebuild itself is audited.
     rebuild("--days", "7")
     assert counters("kaluga") == {k: v for k, v in counted.items() if k[0] == "kaluga"}
+    day_counters_agree()
     rebuilt = db.session.scalars(select(AuditEvent.tenant).filter_by(
         kind="login_counters_rebuilt")).all()  # fmt: skip
     assert sorted(rebuilt) == sorted(
