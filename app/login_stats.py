@@ -19,7 +19,6 @@ Nothing here imports ``app.audit``, which calls :func:`count_login`.
 
 from __future__ import annotations
 
-import heapq
 import re
 import secrets
 from collections import Counter, defaultdict
@@ -67,6 +66,8 @@ MAX_DAYS = 92
 DEFAULT_DAYS = 14
 # How many schools the table of schools lists (those with the most failures first).
 SCHOOL_ROWS = 30
+# How many schools the list of the most «дневник не найден» names.
+NOT_FOUND_ROWS = 10
 # Where each of a school's figures is in login_totals.Figures.
 FIGURE = {name: i for i, name in enumerate(login_totals.FIGURES)}
 
@@ -579,8 +580,8 @@ def filter_name(school: int | None, schools: Iterable[tuple[int, str]]) -> str:
 
 def report(tenant: str, period: Period, school: int | None = None) -> Report:
     """The period's logins per day and method, failures per day, reason and method, and per
-    school, for one school or all: for all, from the region's and the schools' day counters
-    and running totals (``app.login_totals``); for one school, from its counters."""
+    school, for one school or all: the days from the region's day counters (one school's: its
+    counters), the schools from their running totals and day counters (``app.login_totals``)."""
     result = Report(period)
     by_method: dict[str, Counter] = defaultdict(Counter)
     by_reason: dict[str, Counter] = defaultdict(Counter)
@@ -596,37 +597,39 @@ def report(tenant: str, period: Period, school: int | None = None) -> Report:
     if school is None:
         for row in login_totals.days(tenant, period.start, period.end):
             count_day(*row)
-        summed = login_totals.close_for_page(
-            tenant, login_totals.last_day_over(datetime.now(zone_of(tenant)))
-        )
-        per_school = login_totals.schools(tenant, period.start, period.end, summed)
     else:
-        of_school = (LoginCounter.tenant == tenant, LoginCounter.school_id == school,
-                     LoginCounter.day >= period.start, LoginCounter.day <= period.end)  # fmt: skip
         for row in db.session.execute(
             select(LoginCounter.day, LoginCounter.method, LoginCounter.outcome,
                    LoginCounter.reason, func.sum(LoginCounter.count))
-            .where(*of_school)
+            .where(LoginCounter.tenant == tenant, LoginCounter.school_id == school,
+                   LoginCounter.day >= period.start, LoginCounter.day <= period.end)
             .group_by(LoginCounter.day, LoginCounter.method, LoginCounter.outcome,
                       LoginCounter.reason)
         ):  # fmt: skip
             count_day(*row)
-        per_school = login_totals.schools_of(tenant, period.start, period.end, school)
     result.by_method, result.by_reason = dict(by_method), dict(by_reason)
     result.reason_methods = dict(reason_methods)
 
-    failed, not_found = FIGURE["failed"], FIGURE["not_found"]
-    ranked = heapq.nsmallest(SCHOOL_ROWS, per_school.items(),
-                             key=lambda item: (-item[1][failed], -item[1][0], item[0]))  # fmt: skip
-    most_not_found = heapq.nsmallest(10, ((s, f) for s, f in per_school.items() if f[not_found]),
-                                     key=lambda item: (-item[1][not_found], item[0]))  # fmt: skip
-    names = school_names(tenant, [s for s, _ in [*ranked, *most_not_found]])
-    shown = [SchoolRow(school_id, names.get(school_id) or str(NO_SCHOOL_NAME), *figures[:2],
-                       Counter(dict(zip(login_totals.FIGURES[2:], figures[2:], strict=True))))
-             for school_id, figures in ranked]  # fmt: skip
-    result.schools, result.more_schools = shown, max(len(per_school) - SCHOOL_ROWS, 0)
-    result.not_found_schools = [(names.get(s) or str(NO_SCHOOL_NAME), f[not_found])
-                                for s, f in most_not_found]  # fmt: skip
+    summed = login_totals.close_for_page(
+        tenant, login_totals.last_day_over(datetime.now(zone_of(tenant)))
+    )
+    ranking = login_totals.ranking(tenant, period.start, period.end, summed, listed=SCHOOL_ROWS,
+                                   not_found=NOT_FOUND_ROWS, school=school)  # fmt: skip
+    names = school_names(tenant, [s for s, _ in [*ranking.schools, *ranking.most_not_found]])
+
+    def name(school_id: int) -> str:
+        return names.get(school_id) or str(NO_SCHOOL_NAME)
+
+    result.schools = [
+        SchoolRow(school_id, name(school_id), figures[FIGURE["succeeded"]],
+                  figures[FIGURE["failed"]],
+                  Counter({reason: figures[FIGURE[reason]]
+                           for reason in login_totals.SCHOOL_REASONS}))
+        for school_id, figures in ranking.schools
+    ]  # fmt: skip
+    result.more_schools = max(ranking.count - SCHOOL_ROWS, 0)
+    result.not_found_schools = [(name(school_id), figures[FIGURE["not_found"]])
+                                for school_id, figures in ranking.most_not_found]  # fmt: skip
     return result
 
 

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, literal, select, text, update
+from sqlalchemy import case, delete, func, insert, literal, select, text, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models.counters import (
@@ -93,41 +95,74 @@ def days(tenant: str, start: date, end: date) -> Iterable[tuple[date, str, str, 
     ).tuples()  # fmt: skip
 
 
-def schools(tenant: str, start: date, end: date, summed: date | None) -> dict[int, Figures]:
-    """Each school's :data:`FIGURES` from ``start`` to ``end``, for the schools with any logins:
-    from the running totals up to ``summed`` (the last day they have), from the schools' day
-    counters after it."""
-    period: dict[int, Figures] = {}
+@dataclass
+class Ranking:
+    """The schools of a period as the page lists them, each with its :data:`FIGURES`."""
+
+    schools: list[tuple[int, Figures]]  # the most failures first, then the most logins
+    most_not_found: list[tuple[int, Figures]]  # the most «дневник не найден» first
+    count: int  # schools with logins in the period
+
+
+def ranking(tenant: str, start: date, end: date, summed: date | None, *, listed: int,
+            not_found: int, school: int | None = None) -> Ranking:  # fmt: skip
+    """The first ``listed`` schools of the period by failures, the first ``not_found`` by
+    «дневник не найден», and how many had logins (or only ``school``): from the running
+    totals up to ``summed`` (the last day they have) and the schools' day counters after it,
+    added up and ranked by the database in one statement: a few rows come back whatever the
+    number of schools."""
+    parts = []
     counted_from = start
     if summed is not None and summed >= start:
-        through = min(summed, end)
-        before = _totals(tenant, start - ONE_DAY)
-        for school, figures in _totals(tenant, through).items():
-            earlier = before.get(school)
-            if earlier != figures:
-                period[school] = figures if earlier is None else tuple(
-                    a - b for a, b in zip(figures, earlier, strict=True))  # fmt: skip
-        counted_from = through + ONE_DAY
+        through, before = aliased(SchoolLoginTotal), aliased(SchoolLoginTotal)
+        parts.append(
+            select(through.school_id,
+                   *(getattr(through, n) - func.coalesce(getattr(before, n), 0) for n in FIGURES))
+            .outerjoin(before, (before.tenant == through.tenant)
+                       & (before.day == start - ONE_DAY) & (before.school_id == through.school_id))
+            .where(through.tenant == tenant, through.day == min(summed, end),
+                   *([through.school_id == school] if school is not None else []))
+        )  # fmt: skip
+        counted_from = min(summed, end) + ONE_DAY
     if counted_from <= end:
-        for school, *figures in db.session.execute(
-            select(SchoolDayCounter.school_id,
-                   *(func.sum(getattr(SchoolDayCounter, name)) for name in FIGURES))
+        parts.append(
+            select(SchoolDayCounter.school_id, *(getattr(SchoolDayCounter, n) for n in FIGURES))
             .where(SchoolDayCounter.tenant == tenant, SchoolDayCounter.day >= counted_from,
-                   SchoolDayCounter.day <= end)
-            .group_by(SchoolDayCounter.school_id)
-        ):  # fmt: skip
-            period[school] = added(period.get(school, NONE), tuple(figures))
-    return period
-
-
-def schools_of(tenant: str, start: date, end: date, school: int) -> dict[int, Figures]:
-    """One school's :data:`FIGURES` from ``start`` to ``end``, if it had any logins."""
-    figures = db.session.execute(
-        select(*(func.coalesce(func.sum(getattr(SchoolDayCounter, n)), 0) for n in FIGURES))
-        .where(SchoolDayCounter.tenant == tenant, SchoolDayCounter.school_id == school,
-               SchoolDayCounter.day >= start, SchoolDayCounter.day <= end)
-    ).one()  # fmt: skip
-    return {school: tuple(figures)} if any(figures) else {}
+                   SchoolDayCounter.day <= end,
+                   *([SchoolDayCounter.school_id == school] if school is not None else []))
+        )  # fmt: skip
+    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+    school_id, *columns = rows.c
+    sums = [func.sum(column).label(name) for column, name in zip(columns, FIGURES, strict=True)]
+    period = (
+        select(school_id.label("school_id"), *sums).group_by(school_id)
+        .having(sums[0] + sums[1] > 0).cte("period")
+    )  # fmt: skip
+    p = period.c
+    figures = [p[name] for name in FIGURES]
+    listed_rows = (
+        select(literal("listed").label("part"), p.school_id, *figures)
+        .order_by(p.failed.desc(), p.succeeded.desc(), p.school_id).limit(listed).subquery()
+    )  # fmt: skip
+    not_found_rows = (
+        select(literal("not_found").label("part"), p.school_id, *figures)
+        .where(p.not_found > 0).order_by(p.not_found.desc(), p.school_id).limit(not_found)
+        .subquery()
+    )  # fmt: skip
+    counted = select(literal("count"), func.count(), *(literal(0) for _ in FIGURES)).select_from(
+        period
+    )
+    result = Ranking([], [], 0)
+    for part, school_id, *figures in db.session.execute(
+        union_all(select(listed_rows), select(not_found_rows), counted)
+    ):  # fmt: skip
+        if part == "count":
+            result.count = school_id
+        else:
+            (result.schools if part == "listed" else result.most_not_found).append(
+                (school_id, tuple(figures))
+            )
+    return result
 
 
 def _totals(tenant: str, day: date) -> dict[int, Figures]:
