@@ -263,7 +263,20 @@ def close_for_page(tenant: str, through: date) -> date | None:
 
 def _sum_up(tenant: str, day: date, running: dict[int, Figures]) -> dict[int, Figures]:
     """Write each school's running totals through ``day``: ``running`` (those through the day
-    before) and the day's figures; return them."""
+    before) and the day's figures; return them. The region's day counter, spread over
+    stripes while logins wrote to it, is gathered into one row per key: the day is over."""
+    of_day = (LoginDayCounter.tenant == tenant, LoginDayCounter.day == day)
+    key = (LoginDayCounter.method, LoginDayCounter.outcome, LoginDayCounter.reason)
+    gathered = db.session.execute(
+        select(*key, func.sum(LoginDayCounter.count)).where(*of_day).group_by(*key)
+    ).all()
+    db.session.execute(delete(LoginDayCounter).where(*of_day))
+    if gathered:
+        db.session.execute(insert(LoginDayCounter), [
+            {"tenant": tenant, "day": day, "method": method, "outcome": outcome,
+             "reason": reason, "stripe": 0, "count": count}
+            for method, outcome, reason, count in gathered
+        ])  # fmt: skip
     running = dict(running)
     for school, *figures in db.session.execute(
         select(SchoolDayCounter.school_id, *(getattr(SchoolDayCounter, n) for n in FIGURES))

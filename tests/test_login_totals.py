@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from app import audit, login_stats, login_totals
 from app.extensions import db
 from app.models import AuditEvent, School
-from app.models.counters import NO_SCHOOL, SchoolDayCounter, SchoolLoginTotal
+from app.models.counters import NO_SCHOOL, LoginDayCounter, SchoolDayCounter, SchoolLoginTotal
 from tests.test_login_counters import _other_thread, counters, day_counters_agree
 from tests.test_login_counters import mosreg as mosreg
 from tests.test_login_counters import no_leftovers as no_leftovers
@@ -146,6 +146,16 @@ def test_the_page_says_what_the_counters_say_however_far_the_totals_go(mosreg):
         assert reached[0] == first + timedelta(days=login_totals.PAGE_DAYS * len(PERIODS) - 1)
         assert reached[-1] == TODAY - timedelta(days=1)
         totals_agree()
+        day_counters_agree()
+        # The days that are over have their region's day gathered into one row per key.
+        stripes = db.session.execute(
+            select(LoginDayCounter.day, func.count(), func.count(LoginDayCounter.stripe.distinct()))
+            .group_by(LoginDayCounter.day)
+        ).all()  # fmt: skip
+        assert {day: (rows, kinds) for day, rows, kinds in stripes if day < TODAY} == {
+            day: (rows, 1) for day, rows, _ in stripes if day < TODAY
+        }
+        assert len(stripes) == DAYS
         # One school's page reads its counters: the same figures.
         school = next(s for *_, s in counters() if s != NO_SCHOOL)
         report = login_stats.report("mosreg", login_stats.Period(first, TODAY), school)
