@@ -103,6 +103,7 @@ def import_registry(path: Path, tenant: str, skip_invalid: bool, replace: bool) 
     if importer.format_of(path.name) is None:
         raise click.BadParameter("the file must end in .jsonl or .csv", param_hint="PATH")
     total = importer.count_lines(path)
+    started = time.monotonic()
     try:
         report = importer.import_file(
             tenant, path, skip_invalid=skip_invalid, replace=replace, lines_total=total,
@@ -115,8 +116,11 @@ def import_registry(path: Path, tenant: str, skip_invalid: bool, replace: bool) 
         running = f" ({busy.running.source}, job {busy.running.id})" if busy.running else ""
         raise click.ClickException(f"{tenant} is importing another file{running}: "
                                    "try again when it ends") from None  # fmt: skip
+    seconds = time.monotonic() - started
     summary = ", ".join(f"{kind} {count}" for kind, count in sorted(report.counts.items()))
     click.echo(f"imported into {tenant}: {summary}")
+    click.echo(f"{total:,} lines in {seconds:.1f} s ({total / max(seconds, 1e-6):,.0f} lines a "
+               "second, this command's start-up left out)")  # fmt: skip
     changes = "; ".join(f"{kind} +{c['added']} ~{c['changed']} -{c['removed']}"
                         for kind, c in report.summary.items() if any(c.values()))  # fmt: skip
     click.echo(f"registry changes (+added ~changed -removed): {changes or 'none'}")

@@ -3,12 +3,13 @@ the region's size and the period's length.
 
 A login adds one to its counter (``app.login_stats``): some 9,000 rows a day in a region of
 1,500 schools, too many to add up for every view of the page. It also adds one to its
-region's day (:class:`LoginDayCounter`: a few rows a day) and to its school's day
-(:class:`SchoolDayCounter`: a row per school and day). Once a day is over, each school's
-running totals through it are written (:class:`SchoolLoginTotal`), so a period's figures per
-school are the row of its last day less the row of the day before it: two rows a school however
-long the period, and the schools' days since the last running totals (today, and yesterday in
-the first minutes after midnight).
+region's day (:class:`LoginDayCounter`: a row per method, outcome and reason, spread over a
+few stripes while the day lasts) and to its school's day (:class:`SchoolDayCounter`: a row per
+school and day). Once a day is over, its stripes are gathered and each school's running totals
+through it are written (:class:`SchoolLoginTotal`), so a period's figures per school are the
+row of its last day less the row of the day before it: two rows a school however long the
+period, and the schools' days since the last running totals (today, and yesterday in the first
+minutes after midnight).
 
 A day's running totals are written :data:`GRACE` after its end in the region's zone, when no
 login that began in it can still be committing. The page writes at most :data:`PAGE_DAYS`

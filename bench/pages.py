@@ -30,7 +30,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import yaml
 
-from bench.serving import BIN, ROOT, BenchError, Load, Server, free_port, gunicorn, wrk
+from bench.serving import BIN, ROOT, BenchError, Load, Server, bytecode, free_port, gunicorn, wrk
 
 ROUNDS = 3
 REGIONS = ROOT / "config" / "regions.yaml"
@@ -227,6 +227,7 @@ def report(name: str, value: float, goal: str) -> None:
 
 
 def main() -> None:
+    bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         log = root / "gunicorn.log"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -144,6 +145,8 @@ def test_cli_imports(runner, tmp_path, app):
     result = runner.invoke(args=["registry", "import", str(path), "--tenant", "tatarstan"])
     assert result.exit_code == 0, result.output
     assert "imported into tatarstan: class 1, enrolment 1, guardian 1, person 2" in result.output
+    lines = len(GOOD_JSONL.strip().splitlines())
+    assert re.search(rf"\n{lines} lines in \d+\.\d s \([\d,]+ lines a second", result.output)
 
 
 def test_cli_refuses_an_unknown_region(runner, tmp_path):

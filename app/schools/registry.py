@@ -733,6 +733,7 @@ def stage(
     kept = 0
 
     def flush() -> None:
+        staging.scratch_transaction()
         staging.write_rows(batch.values())
         staging.write_problems(problems)
         progress(job_id, worker, done=reading.lines, step="reading")
