@@ -8,10 +8,11 @@ Two fresh databases on PostgreSQL, each with a region of 1,500 schools (as
 - full: every school on every one of the last 31 days with six kinds of login end, 279,186
   counter rows — more than the 192,601 of ten million audit events in ``audit_scale``;
 
-their day counters made from them as migration 0017 does, and the schools' running totals
-written by ``flask counters close``. Then the regional administrator's page for 30 days is
-fetched in-process, alternately from each database (``ROUNDS`` rounds of 2 warm-ups and
-``TIMED`` timed fetches), and the medians compared: the ratio full / sparse ≈ 1.
+their day counters made from them as ``flask counters rebuild`` makes them, and the schools'
+running totals written as ``flask counters close`` writes them. Then the regional
+administrator's page for 30 days is fetched in-process, alternately from each database
+(``ROUNDS`` rounds of 2 warm-ups and ``TIMED`` timed fetches), and the medians compared: the
+ratio full / sparse ≈ 1.
 
     BENCH_DATABASE=postgresql+psycopg://postgres@127.0.0.1:5432/test python -m bench.stats_scale
 """
@@ -22,17 +23,20 @@ import os
 import statistics
 import sys
 import time
+from datetime import date, datetime, timedelta
 
 import psycopg
 
-from app import create_app
+from app import create_app, login_totals
 from app.accounts import grant_regional_admin
 from app.extensions import db
+from app.login_stats import zone_of
 from bench.audit_scale import HOST, SCHOOLS
 from bench.registry_scale import REGION, _database, _drop, _run, server_url
 from bench.serving import BIN
 
 ROUNDS, WARM_UPS, TIMED = 5, 2, 20
+DAYS = 31  # the counters' days, today's included
 ENDS = (
     "('esia', 'succeeded', ''), ('mosru', 'succeeded', ''), ('password', 'succeeded', ''), "
     "('esia', 'failed', 'not_found'), ('esia', 'stopped', 'student_profile'), "
@@ -46,31 +50,16 @@ COUNTERS = {
     "sparse": f"""INSERT INTO login_counter (tenant, day, method, outcome, reason, school_id,
         count)
         SELECT DISTINCT ON (d, s, m, o, r) %(region)s, current_date - d, m, o, r, s, 1
-        FROM (SELECT (g * 7) %% 31 AS d, (g * 7919) %% {SCHOOLS + 1} AS s, e.m, e.o, e.r
+        FROM (SELECT (g * 7) %% {DAYS} AS d, (g * 7919) %% {SCHOOLS + 1} AS s, e.m, e.o, e.r
               FROM generate_series(1, 460) AS g,
               LATERAL (SELECT * FROM (VALUES {ENDS}) AS e (m, o, r) OFFSET g %% 6 LIMIT 1) AS e
         ) AS x""",  # noqa: S608
     "full": f"""INSERT INTO login_counter (tenant, day, method, outcome, reason, school_id,
         count)
         SELECT %(region)s, current_date - d, m, o, r, s, 1 + (s * d) %% 17
-        FROM generate_series(0, 30) AS d, generate_series(0, {SCHOOLS}) AS s,
+        FROM generate_series(0, {DAYS - 1}) AS d, generate_series(0, {SCHOOLS}) AS s,
              (VALUES {ENDS}) AS e (m, o, r)""",  # noqa: S608
 }
-# What migration 0017 makes of the counters already there.
-DAY_COUNTERS = (
-    """INSERT INTO login_day_counter (tenant, day, method, outcome, reason, stripe, count)
-    SELECT tenant, day, method, outcome, reason, 0, sum(count) FROM login_counter
-    GROUP BY tenant, day, method, outcome, reason""",
-    """INSERT INTO school_day_counter (tenant, day, school_id, succeeded, failed, not_found,
-        student_profile)
-    SELECT tenant, day, school_id,
-           sum(CASE WHEN outcome = 'succeeded' THEN count ELSE 0 END),
-           sum(CASE WHEN outcome <> 'succeeded' THEN count ELSE 0 END),
-           sum(CASE WHEN outcome <> 'succeeded' AND reason = 'not_found' THEN count ELSE 0 END),
-           sum(CASE WHEN outcome <> 'succeeded' AND reason = 'student_profile'
-                    THEN count ELSE 0 END)
-    FROM login_counter GROUP BY tenant, day, school_id""",
-)
 
 
 def region(kind: str) -> tuple[str, str, int]:
@@ -78,16 +67,21 @@ def region(kind: str) -> tuple[str, str, int]:
     url, server = _database(f"portal_bench_stats_{os.getpid()}_{kind}")
     env = {**os.environ, "PORTAL_ENV": "development", "DATABASE_URL": url,
            "SECRET_KEY": "bench-" + "b" * 40}  # fmt: skip
-    flask = [str(BIN / "flask"), "--app", "wsgi"]
-    _run(env, *flask, "db", "upgrade")
+    _run(env, str(BIN / "flask"), "--app", "wsgi", "db", "upgrade")
     libpq = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(libpq, autocommit=True) as connection:
         connection.execute(SCHOOLS_SQL, {"region": REGION})
         connection.execute(COUNTERS[kind], {"region": REGION})
-        for statement in DAY_COUNTERS:
-            connection.execute(statement)
         rows = connection.execute("SELECT count(*) FROM login_counter").fetchone()[0]
-    _run(env, *flask, "counters", "close", "--region", REGION)
+    app = create_app({"PORTAL_ENV": "development", "DATABASE_URL": url,
+                      "SECRET_KEY": "bench-" + "b" * 40})  # fmt: skip
+    with app.app_context():
+        # The day counters made from the counters as a recount makes them, and the running
+        # totals written as the daily command writes them.
+        login_totals.recount(REGION, date.today() - timedelta(days=DAYS))
+        db.session.commit()
+        login_totals.close_all(REGION, login_totals.last_day_over(datetime.now(zone_of(REGION))))
+        db.engine.dispose()
     with psycopg.connect(libpq, autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE")
     return url, server, rows
