@@ -370,7 +370,7 @@ def counters_rebuild(slugs: tuple[str, ...], days: int) -> None:
         audit.record("login_counters_rebuilt", tenant=tenant.slug, days=days, count=rebuilt.events)
         click.echo(f"{tenant.slug}: {rebuilt.events} logins from {rebuilt.start} to "
                    f"{rebuilt.end} recounted into {rebuilt.rows} counters")  # fmt: skip
-        _sum_up(tenant.slug)
+        _write_totals(tenant.slug)
 
 
 @counters.command("close")
@@ -380,10 +380,10 @@ def counters_close(slugs: tuple[str, ...]) -> None:
     """Sum up the login counters of the days that are over, for the statistics page (daily,
     after midnight in the regions' zones; the page itself sums up only a few days)."""
     for tenant in _regions(slugs):
-        _sum_up(tenant.slug)
+        _write_totals(tenant.slug)
 
 
-def _sum_up(slug: str) -> None:
+def _write_totals(slug: str) -> None:
     from app import login_totals
     from app.login_stats import zone_of
 

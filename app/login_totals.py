@@ -249,7 +249,8 @@ def close_all(tenant: str, through: date) -> date | None:
 
 def close_for_page(tenant: str, through: date) -> date | None:
     """What a view of the page writes before reading: a few days, never waiting for another
-    view, and never failing the page (the day counters still say everything, more slowly)."""
+    view, and never failing the page (the day counters still say everything, more slowly).
+    It commits or rolls back the request's session: called before the page writes anything."""
     done = summed_through(tenant)
     if done is not None and done >= through:
         return done  # the usual case: nothing to lock or write

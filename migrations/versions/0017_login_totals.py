@@ -24,6 +24,9 @@ down_revision = "0016"
 branch_labels = None
 depends_on = None
 
+# A school's figures, as app/login_totals.py names them at this revision.
+FIGURES = ("succeeded", "failed", "not_found", "student_profile")
+
 
 def upgrade():
     op.create_index("ix_login_counter_school", "login_counter", ["tenant", "school_id", "day"])
@@ -46,25 +49,17 @@ def upgrade():
             name=op.f("pk_login_day_counter"),
         ),
     )
-    figures = ("succeeded", "failed", "not_found", "student_profile")
-    op.create_table(
-        "school_day_counter",
-        sa.Column("tenant", sa.String(32), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("school_id", sa.Integer(), autoincrement=False, nullable=False),
-        *(sa.Column(name, sa.Integer(), nullable=False) for name in figures),
-        sa.PrimaryKeyConstraint("tenant", "day", "school_id", name=op.f("pk_school_day_counter")),
-    )
+    for table in ("school_day_counter", "school_login_total"):  # a day's, and running totals
+        op.create_table(
+            table,
+            sa.Column("tenant", sa.String(32), nullable=False),
+            sa.Column("day", sa.Date(), nullable=False),
+            sa.Column("school_id", sa.Integer(), autoincrement=False, nullable=False),
+            *(sa.Column(name, sa.Integer(), nullable=False) for name in FIGURES),
+            sa.PrimaryKeyConstraint("tenant", "day", "school_id", name=op.f(f"pk_{table}")),
+        )
     op.create_index(
         "ix_school_day_counter_school", "school_day_counter", ["tenant", "school_id", "day"]
-    )
-    op.create_table(
-        "school_login_total",
-        sa.Column("tenant", sa.String(32), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("school_id", sa.Integer(), autoincrement=False, nullable=False),
-        *(sa.Column(name, sa.Integer(), nullable=False) for name in figures),
-        sa.PrimaryKeyConstraint("tenant", "day", "school_id", name=op.f("pk_school_login_total")),
     )
     # What the counters so far add up to, as the code counts it (the schema of this revision).
     op.execute(
