@@ -672,8 +672,7 @@ def test_the_command_line_prints_progress_and_can_skip_bad_lines(app, runner, tm
     result = runner.invoke(args=["registry", "import", str(path), "--tenant", "kaluga",
                                  "--skip-invalid"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "region.jsonl: 1,000 / 12,000 lines read" in result.output
-    assert "region.jsonl: 11,000 / 12,000 lines read" in result.output
+    assert "region.jsonl: 5,000 / 12,000 lines read" in result.output
     assert "region.jsonl: 12,000 / 12,000 lines read" in result.output
     assert "checking references" in result.output and "writing to the registry" in result.output
     for line, field in bad:
