@@ -13,7 +13,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import import_string
 
-from app import errors, health, i18n, logs, metrics, security, sessions, settings, tenants
+from app import (
+    errors,
+    health,
+    i18n,
+    logs,
+    metrics,
+    page_cache,
+    security,
+    sessions,
+    settings,
+    tenants,
+)
 from app.diary.charts import mark_badges
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.identity.types import format_snils, mask_date, mask_email, mask_phone, mask_snils
@@ -82,6 +93,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     htmx.init_app(app)
     health.init_app(app)
     sessions.init_app(app)
+    page_cache.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
     # There are no default limits: only the views decorated with their own limits are limited,

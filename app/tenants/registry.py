@@ -6,6 +6,7 @@ regions or four hundred. An unknown host resolves to nothing, never to a default
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -74,6 +75,9 @@ class Apex:
 Site = Tenant | Apex
 
 
+_GENERATIONS = itertools.count()
+
+
 class TenantRegistry:
     def __init__(self, regions: RegionsFile, *, dev_hosts: bool):
         self.portal = regions.portal
@@ -88,11 +92,15 @@ class TenantRegistry:
         for slug, tenant in self._tenants.items():
             for host in self.hosts_of(tenant):
                 self._by_host[host] = slug
+        # Which regions, in which versions, this registry serves: another number, unique in
+        # the process, whenever a region is replaced (what the chooser's kept page is for).
+        self.generation = next(_GENERATIONS)
 
     def replace(self, slug: str, config: TenantConfig, version: str) -> Tenant:
         """Serve another version of a region. Hosts are not editable, so the host map holds."""
         tenant = Tenant(slug, config, version)
         self._tenants[slug] = tenant
+        self.generation = next(_GENERATIONS)
         return tenant
 
     def __iter__(self) -> Iterator[Tenant]:

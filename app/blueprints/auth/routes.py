@@ -16,7 +16,7 @@ from flask_login import current_user, logout_user
 from limits import parse as parse_limit
 from redis.exceptions import RedisError
 
-from app import audit, metrics
+from app import audit, metrics, page_cache
 from app.blueprints.forms import PasswordChangeForm
 from app.errors import render_error
 from app.extensions import limiter
@@ -64,9 +64,10 @@ def _provider(kind: str):
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("portal.index"))
-    return render_template(
-        "auth/login.html", methods=offered_methods(g.tenant), asked_for=request.args.get("next"),
-        providers_down=provider_state.kinds_down(g.tenant),
+    down = provider_state.kinds_down(g.tenant)
+    return page_cache.render(
+        "auth/login.html", g.tenant.version, shows=down, methods=offered_methods(g.tenant),
+        asked_for=request.args.get("next"), providers_down=down,
     )  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 from flask import abort, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import page_cache
 from app.extensions import htmx
 from app.tenants import current_registry, tenant_required
 from app.tenants.assets import fetch
@@ -26,7 +27,9 @@ def chooser():
     query = (form.q.data or "") if form.validate() else ""
     rows = region_rows(current_registry(), query, via_host=request.host, scheme=request.scheme)
     template = "portal/_regions.html" if htmx and not htmx.boosted else "portal/chooser.html"
-    response = make_response(render_template(template, form=form, rows=rows, query=query))
+    page = page_cache.render(template, current_registry().generation, form=form, rows=rows,
+                             query=query)  # fmt: skip
+    response = make_response(page)
     response.vary.add("HX-Request")
     return response
 
