@@ -5,9 +5,10 @@ for a visitor the portal keeps no session for they show nothing of that visitor:
 site, address, language and low-vision choice make the same page. Their rendered HTML is
 kept per worker, in a small LRU, under a key of everything the template reads:
 
-- the site (the ``Host``, the scheme) and its configuration's version (a region's, or for
-  the chooser every region's: :attr:`TenantRegistry.generation`), so an administrator's
-  save is seen on the next request, as before;
+- the site (the ``Host``, the scheme) and the configuration it serves (a region's
+  :attr:`Tenant.serial`, or for the chooser every region's: :attr:`TenantRegistry.generation`,
+  both unique in the process, where a version's name can come back with other settings), so
+  an administrator's save is seen on the next request, as before;
 - the page's address with its query, and the template (a partial for htmx);
 - the page's language and the low-vision choice (the cookies that choose them);
 - what the view adds (the login methods whose provider failed lately, say).
@@ -32,7 +33,11 @@ from app.blueprints.portal import vision
 
 # Pages kept per worker: a region's few pages in each language and look, and room for the
 # addresses with a query (?next=…); a flood of distinct queries only pushes out the oldest.
+# A page repeats its address in its links (the languages, the low-vision switch), so an
+# address with a longer query is rendered every time instead: 512 pages of some 15 KB at
+# most, under 8 MB a worker.
 KEPT = 512
+QUERY_KEPT = 256  # bytes
 
 
 class PageCache:
@@ -74,10 +79,10 @@ def _anonymous() -> bool:
 
 def render(template: str, version: Hashable, *, shows: Hashable = (), **context) -> str:
     """``render_template(template, **context)``, kept for visitors without a session.
-    ``version`` is the site's configuration version; ``shows`` what else the view puts on
-    the page besides the request's address and the configuration (everything in
+    ``version`` names the configuration the site serves; ``shows`` is what else the view puts
+    on the page besides the request's address and the configuration (everything in
     ``context`` must follow from these)."""
-    if request.method != "GET" or not _anonymous():
+    if request.method != "GET" or len(request.query_string) > QUERY_KEPT or not _anonymous():
         return render_template(template, **context)
     key = (
         template, request.host, request.scheme, request.full_path, version,

@@ -79,6 +79,19 @@ def test_another_workers_save_is_shown_on_the_next_view(app, kaluga, database_ur
     assert "Калужская школа проверки кеша" in kaluga.get("/login").get_data(as_text=True)
 
 
+def test_a_version_name_that_comes_back_with_other_settings_is_a_new_page(app, kaluga):
+    """A region's versions removed (or the database restored) and saved again: "v1" names
+    other settings than the page kept under it."""
+    assert "Школа под прежним номером" not in kaluga.get("/login").get_data(as_text=True)
+    registry = app.extensions["tenants"]
+    served = registry.get("kaluga")
+    raw = versions.dump(served.config)
+    raw["branding"]["full_name"] = "Школа под прежним номером"
+    config = TenantConfig.model_validate(raw, context={"static_dir": Path(app.static_folder)})
+    registry.replace("kaluga", config, served.version)
+    assert "Школа под прежним номером" in kaluga.get("/login").get_data(as_text=True)
+
+
 def test_language_look_address_and_a_failed_provider_each_make_their_own_page(
     app, kaluga, region_client
 ):
@@ -139,6 +152,17 @@ def test_a_flood_of_addresses_keeps_only_the_most_recent_pages(app, kaluga):
     for number in range(12):
         kaluga.get(f"/login?next=/diary/{number}")
     assert len(pages) == 5
+
+
+def test_an_address_with_a_long_query_is_rendered_and_not_kept(app, kaluga):
+    pages = app.extensions["page_cache"]
+    long_next = "/diary/?" + "x" * 300
+    with renders(app) as names:
+        first = kaluga.get("/login", query_string={"next": long_next})
+        again = kaluga.get("/login", query_string={"next": long_next})
+    assert first.status_code == again.status_code == 200
+    assert names == ["auth/login.html", "auth/login.html"]
+    assert len(pages) == 0
 
 
 def test_the_cache_drops_the_least_recently_used_first():

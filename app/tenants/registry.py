@@ -32,6 +32,9 @@ def split_port(host: str) -> str | None:
     return port if sep and port.isdigit() else None
 
 
+_SERIALS = itertools.count()
+
+
 @dataclass(frozen=True)
 class Tenant:
     """One region as served now: its slug, its configuration and that configuration's version."""
@@ -39,6 +42,9 @@ class Tenant:
     slug: str
     config: TenantConfig
     version: str = BASELINE_VERSION
+    # This object's own number, unique in the process: a version's name can come back with
+    # other settings (a region's versions removed, a database restored), this number cannot.
+    serial: int = field(default_factory=lambda: next(_SERIALS), compare=False)
     # The configuration as each language's pages show it, made once per language.
     _shown: dict[str, TenantConfig] = field(default_factory=dict, compare=False, repr=False)
 
@@ -75,9 +81,6 @@ class Apex:
 Site = Tenant | Apex
 
 
-_GENERATIONS = itertools.count()
-
-
 class TenantRegistry:
     def __init__(self, regions: RegionsFile, *, dev_hosts: bool):
         self.portal = regions.portal
@@ -94,13 +97,13 @@ class TenantRegistry:
                 self._by_host[host] = slug
         # Which regions, in which versions, this registry serves: another number, unique in
         # the process, whenever a region is replaced (what the chooser's kept page is for).
-        self.generation = next(_GENERATIONS)
+        self.generation = next(_SERIALS)
 
     def replace(self, slug: str, config: TenantConfig, version: str) -> Tenant:
         """Serve another version of a region. Hosts are not editable, so the host map holds."""
         tenant = Tenant(slug, config, version)
         self._tenants[slug] = tenant
-        self.generation = next(_GENERATIONS)
+        self.generation = tenant.serial
         return tenant
 
     def __iter__(self) -> Iterator[Tenant]:

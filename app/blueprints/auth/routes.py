@@ -66,7 +66,7 @@ def login():
         return redirect(url_for("portal.index"))
     down = provider_state.kinds_down(g.tenant)
     return page_cache.render(
-        "auth/login.html", g.tenant.version, shows=down, methods=offered_methods(g.tenant),
+        "auth/login.html", g.tenant.serial, shows=down, methods=offered_methods(g.tenant),
         asked_for=request.args.get("next"), providers_down=down,
     )  # fmt: skip
 

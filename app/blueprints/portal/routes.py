@@ -25,10 +25,11 @@ def index():
 def chooser():
     form = RegionFilterForm(request.args, meta={"csrf": False})
     query = (form.q.data or "") if form.validate() else ""
-    rows = region_rows(current_registry(), query, via_host=request.host, scheme=request.scheme)
+    registry = current_registry()
+    generation = registry.generation  # before the rows: a region replaced meanwhile is seen next
+    rows = region_rows(registry, query, via_host=request.host, scheme=request.scheme)
     template = "portal/_regions.html" if htmx and not htmx.boosted else "portal/chooser.html"
-    page = page_cache.render(template, current_registry().generation, form=form, rows=rows,
-                             query=query)  # fmt: skip
+    page = page_cache.render(template, generation, form=form, rows=rows, query=query)
     response = make_response(page)
     response.vary.add("HX-Request")
     return response
