@@ -8,6 +8,7 @@ master stops instead of restarting workers forever. A command (``flask db upgrad
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -29,11 +30,24 @@ def say(message: str) -> None:
 
 
 def start() -> Flask:
+    """The app, built with the cyclic garbage collector paused.
+
+    Building it makes most of the objects a worker keeps for its life (the regions'
+    configuration, the routes, the templates' environment). The collector would go through
+    them again and again while they are made (with 89 regions, 60 of the build's 190 ms; 6
+    ms with 4) and on every full collection afterwards. So it waits: what the build left
+    over is collected once, and what it built is frozen, kept out of later collections."""
+    gc.disable()
     try:
-        return create_app()
+        app = create_app()
     except (SettingsError, ConfigError) as error:
         say(str(error))
         raise SystemExit(CANNOT_START) from None
+    finally:
+        gc.enable()
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def check_settings() -> None:

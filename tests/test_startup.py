@@ -85,3 +85,17 @@ def test_secrets_from_files(tmp_path):
     assert secret({}, "SECRET_KEY") == ""
     with pytest.raises(SettingsError, match="both set"):
         secret({"SECRET_KEY": "a", "SECRET_KEY_FILE": str(tmp_path / "key")}, "SECRET_KEY")
+
+
+def test_the_built_app_is_frozen_and_the_collector_left_on(tmp_path):
+    """The collector is paused while the app is built, then what was built is kept out of
+    later collections (app/startup.py)."""
+    code = "import gc, wsgi; print(gc.isenabled(), gc.get_freeze_count() > 10_000)"
+    environ = {**os.environ, "PORTAL_ENV": "development", "REDIS_URL": "",
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"}  # fmt: skip
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
