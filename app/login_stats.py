@@ -19,6 +19,7 @@ Nothing here imports ``app.audit``, which calls :func:`count_login`.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections import Counter, defaultdict
@@ -30,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel.speaklater import LazyString
-from sqlalchemy import delete, func, insert, literal, select, text, union_all
+from sqlalchemy import bindparam, delete, func, insert, literal, select, text, union_all
 
 from app import login_totals
 from app.database import upsert
@@ -234,33 +235,39 @@ def schools_of_people(tenant: str, person_ids: Iterable[int]) -> dict[int, int]:
     ids = sorted({i for i in person_ids if i})
     found: dict[int, int] = {}
     for chunk in _chunks(ids):
-        own = (
-            select(Enrolment.person_id, literal(1), SchoolClass.school_id)
-            .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
-            .join(School, School.id == SchoolClass.school_id)
-            .where(Enrolment.person_id.in_(chunk), Enrolment.active, School.tenant == tenant)
-        )
-        child = (
-            select(Guardianship.guardian_id, literal(2), SchoolClass.school_id)
-            .join(Enrolment, Enrolment.person_id == Guardianship.student_id)
-            .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
-            .join(School, School.id == SchoolClass.school_id)
-            .where(Guardianship.guardian_id.in_(chunk), Enrolment.active,
-                   School.tenant == tenant)
-        )  # fmt: skip
-        staff = (
-            select(StaffRole.person_id, literal(3), StaffRole.school_id)
-            .join(School, School.id == StaffRole.school_id)
-            .where(StaffRole.person_id.in_(chunk), School.tenant == tenant)
-        )
-        places = union_all(own, child, staff).subquery()
-        person, rank, school = places.c
-        rows = db.session.execute(
-            select(person, rank, func.min(school)).group_by(person, rank).order_by(rank.desc())
-        )
+        rows = db.session.execute(_places(), {"ids": chunk, "tenant": tenant})
         for person_id, _rank, school_id in rows:  # the lowest rank comes last, and stays
             found[person_id] = school_id
     return found
+
+
+@functools.cache
+def _places():
+    """Each person's schools by rank (1 their own class's, 2 a child's, 3 where they work),
+    the lowest school id of each: built once, as every login asks it (building the union
+    was a tenth of a login's time in the portal)."""
+    ids, tenant = bindparam("ids", expanding=True), bindparam("tenant")
+    own = (
+        select(Enrolment.person_id, literal(1), SchoolClass.school_id)
+        .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
+        .join(School, School.id == SchoolClass.school_id)
+        .where(Enrolment.person_id.in_(ids), Enrolment.active, School.tenant == tenant)
+    )
+    child = (
+        select(Guardianship.guardian_id, literal(2), SchoolClass.school_id)
+        .join(Enrolment, Enrolment.person_id == Guardianship.student_id)
+        .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
+        .join(School, School.id == SchoolClass.school_id)
+        .where(Guardianship.guardian_id.in_(ids), Enrolment.active, School.tenant == tenant)
+    )
+    staff = (
+        select(StaffRole.person_id, literal(3), StaffRole.school_id)
+        .join(School, School.id == StaffRole.school_id)
+        .where(StaffRole.person_id.in_(ids), School.tenant == tenant)
+    )
+    places = union_all(own, child, staff).subquery()
+    person, rank, school = places.c
+    return select(person, rank, func.min(school)).group_by(person, rank).order_by(rank.desc())
 
 
 def _chunks(ids: list, size: int = 500):
