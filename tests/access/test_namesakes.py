@@ -62,3 +62,21 @@ def test_namesakes_alone_stay_bounded(namesakes):
     tenant = namesakes.extensions["tenants"].get("mosreg")
     with namesakes.app_context():
         assert len(candidates(tenant, _identity())) == CANDIDATE_LIMIT
+
+
+def test_an_exact_snils_with_a_misspelt_name_finds_its_own_record(namesakes):
+    """The provider spells the surname otherwise than the school: the last of the namesakes is
+    still found by their СНИЛС, and told that only their name differs (SCENARIOS.md P3), not
+    that no record exists."""
+    tenant = namesakes.extensions["tenants"].get("mosreg")
+    last = NAMESAKES - 1
+    with namesakes.app_context():
+        born = db.session.query(Person.birth_date).filter_by(key=f"ivanov_{last}").scalar()
+        misspelt = ExternalIdentity(issuer="esia", subject="1", snils=_snils(last),
+                                    birth_date=born,
+                                    full_name=FullName("Иваноф", NAME.first, NAME.middle))  # fmt: skip
+        found = candidates(tenant, misspelt)
+        assert _snils(last) in {record.snils for record in found}
+        record, differing, near = best_match(misspelt, found, tenant.policy.match_fields)
+        assert record is None and differing == ("full_name",)
+        assert near.snils == _snils(last)
