@@ -92,6 +92,11 @@ class Store(ABC):
     @abstractmethod
     def delete(self, key: str) -> None: ...
 
+    def replace(self, old_key: str, key: str, record: Record, ttl: int) -> None:
+        """A rotated session: ``old_key`` gone, ``record`` saved under ``key``."""
+        self.delete(old_key)
+        self.save(key, record, ttl)
+
     @abstractmethod
     def of_user(self, tenant: str, user_id: int) -> dict[str, Record]: ...
 
@@ -171,6 +176,8 @@ class DatabaseStore(Store):
         row = db.session.execute(self._LOAD, {"key": key, "now": now()}).one_or_none()
         return None if row is None else Record(*row[:3], dict(row.data), *row[4:])
 
+    _DELETE = delete(ServerSession).where(ServerSession.id == bindparam("key"))
+
     def save(self, key: str, record: Record, ttl: int) -> None:
         if secrets.randbelow(100) == 0:  # now and then, sweep what has expired
             db.session.execute(delete(ServerSession).where(ServerSession.expires_at < now()))
@@ -183,8 +190,14 @@ class DatabaseStore(Store):
         db.session.commit()
 
     def delete(self, key: str) -> None:
-        db.session.execute(delete(ServerSession).where(ServerSession.id == key))
+        db.session.execute(self._DELETE, {"key": key})
         db.session.commit()
+
+    def replace(self, old_key: str, key: str, record: Record, ttl: int) -> None:
+        """In one transaction (``save`` commits): a login's rotation is never half done, and
+        commits once."""
+        db.session.execute(self._DELETE, {"key": old_key})
+        self.save(key, record, ttl)
 
     def of_user(self, tenant: str, user_id: int) -> dict[str, Record]:
         rows = db.session.scalars(
@@ -301,10 +314,9 @@ class ServerSessionInterface(SessionInterface):
         if tenant is None:
             return
         moment = now()
-        record = session.record
+        record, replaced = session.record, None
         if session.rotate_requested or record is None or session.sid is None:
-            if session.sid:
-                self.store.delete(digest(session.sid))
+            replaced = digest(session.sid) if session.sid else None
             session.sid = secrets.token_urlsafe(32)
             record = Record(tenant=tenant, created=moment, last_seen=moment)
         elif not session.modified and moment - record.last_seen < TOUCH_INTERVAL:
@@ -319,7 +331,10 @@ class ServerSessionInterface(SessionInterface):
         record.ip = request.remote_addr or ""
         idle, absolute = _policy_limits(tenant)
         ttl = int(min(idle, absolute - (moment - record.created)))
-        self.store.save(digest(session.sid), record, ttl)
+        if replaced is None:
+            self.store.save(digest(session.sid), record, ttl)
+        else:
+            self.store.replace(replaced, digest(session.sid), record, ttl)
         session.record = record
         response.set_cookie(name, session.sid, **cookie)
         response.vary.add("Cookie")
