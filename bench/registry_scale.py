@@ -1,7 +1,8 @@
 """Region-sized registries on PostgreSQL: the import, its memory, and the lookups of logins.
 
-For each size (persons; ``BENCH_REGISTRY_SIZES``, default 20000,200000,1000000) in a fresh
-database of its own: a synthetic registry (``bench/registry_data.py``) imported through the
+After a small import that warms the machine's caches and is not reported, for each size
+(persons; ``BENCH_REGISTRY_SIZES``, default 20000,200000,1000000) in a fresh database of its
+own: a synthetic registry (``bench/registry_data.py``) imported through the
 CLI as an operator would (wall time, lines per second, the process's peak resident memory),
 imported again with 1 % of the persons changed, then the access decision's lookups (the
 candidates and the matched record's facts) timed for persons drawn at random, and their
