@@ -247,18 +247,23 @@ def _places():
     the lowest school id of each: built once, as every login asks it (building the union
     was a tenth of a login's time in the portal)."""
     ids, tenant = bindparam("ids", expanding=True), bindparam("tenant")
-    own = (
-        select(Enrolment.person_id, literal(1), SchoolClass.school_id)
-        .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
-        .join(School, School.id == SchoolClass.school_id)
-        .where(Enrolment.person_id.in_(ids), Enrolment.active, School.tenant == tenant)
+
+    def in_a_class_of_the_region(query):
+        return (
+            query.join(SchoolClass, SchoolClass.id == Enrolment.class_id)
+            .join(School, School.id == SchoolClass.school_id)
+            .where(Enrolment.active, School.tenant == tenant)
+        )
+
+    own = in_a_class_of_the_region(
+        select(Enrolment.person_id, literal(1), SchoolClass.school_id).where(
+            Enrolment.person_id.in_(ids)
+        )
     )
-    child = (
+    child = in_a_class_of_the_region(
         select(Guardianship.guardian_id, literal(2), SchoolClass.school_id)
         .join(Enrolment, Enrolment.person_id == Guardianship.student_id)
-        .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
-        .join(School, School.id == SchoolClass.school_id)
-        .where(Guardianship.guardian_id.in_(ids), Enrolment.active, School.tenant == tenant)
+        .where(Guardianship.guardian_id.in_(ids))
     )
     staff = (
         select(StaffRole.person_id, literal(3), StaffRole.school_id)
