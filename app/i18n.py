@@ -16,6 +16,7 @@ in the region's time zone.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -68,15 +69,22 @@ def offered() -> list[str]:
     return [code for code in LANGUAGES if code in codes] or [DEFAULT]
 
 
-def select_language() -> str:
-    """The page's language (Flask-Babel asks once per request and keeps the answer)."""
+def select_language() -> Locale:
+    """The page's language (Flask-Babel asks once per request and keeps the answer). A
+    ``Locale`` made once per language: Flask-Babel would otherwise parse the code anew for
+    every request."""
     if not has_request_context():
-        return DEFAULT
+        return _locale(DEFAULT)
     languages = offered()
     chosen = request.cookies.get(cookie_name())
     if chosen in languages:
-        return chosen
-    return from_header(languages) or languages[0]
+        return _locale(chosen)
+    return _locale(from_header(languages) or languages[0])
+
+
+@functools.cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
 
 
 def from_header(languages: list[str]) -> str | None:
