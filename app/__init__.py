@@ -37,9 +37,9 @@ def _load_user(user_id: str):
     """The signed-in user, but only on their own region's host: elsewhere, anonymous."""
     from flask import g
 
-    from app.models import User
+    from app.accounts import signed_in_user
 
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = signed_in_user(int(user_id)) if user_id.isdigit() else None
     tenant = g.get("tenant")
     if user is None or tenant is None or user.tenant != tenant.slug or user.disabled:
         return None

@@ -8,7 +8,8 @@ import hmac
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from app import audit
 from app.extensions import db
@@ -29,6 +30,31 @@ def contact_key(kind: str, value: str | None) -> str | None:
         return None
     secret = current_app.config["SECRET_KEY"].encode()
     return hmac.new(secret, f"contact:{kind}:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+# The signed-in account, read on every request of a session: its columns in a statement built
+# once, rather than the ORM's get (five times the cost, most of it making the object).
+_USER_FIELDS = [(attribute.key, attribute.columns[0]) for attribute in inspect(User).column_attrs]
+_USER_ROW = select(*(column for _key, column in _USER_FIELDS)).where(
+    User.__table__.c.id == bindparam("id")
+)
+
+
+def signed_in_user(user_id: int) -> User | None:
+    """The account with this id, attached to the request's database session as if the ORM
+    had loaded it: the same persistent ``User`` (its changes are flushed, its relationships
+    load, a commit expires it), one already in the session is returned as it is."""
+    session = db.session()
+    known = session.identity_map.get(inspect(User).identity_key_from_primary_key((user_id,)))
+    if known is not None:
+        return known
+    row = session.connection().execute(_USER_ROW, {"id": user_id}).one_or_none()
+    if row is None:
+        return None
+    user = User(**{key: value for (key, _column), value in zip(_USER_FIELDS, row, strict=True)})
+    make_transient_to_detached(user)  # as if loaded: no history, an identity
+    session.add(user)
+    return user
 
 
 def user_for(tenant: Tenant, identity: ExternalIdentity) -> User:
