@@ -119,15 +119,20 @@ def locale() -> Locale:
 
 
 def translations() -> NullTranslations:
-    """The request's catalogue, found once per request. Every text of a page asks for it:
-    Flask-Babel's own lookup walks its context, its domain and its locale each time, a quarter
-    of a login page's time."""
+    """The request's catalogue, found once per request, and once per language by each app.
+    Every text of a page asks for it: Flask-Babel's own lookup walks its context, its domain
+    and its locale each time, a quarter of a login page's time."""
     request_context = _cv_request.get(None)
     if request_context is None:
         return get_translations()
     found = getattr(request_context, "translations", None)
     if found is None:
-        found = request_context.translations = get_translations()
+        catalogues = request_context.app.extensions["i18n_catalogues"]
+        code = current()
+        found = catalogues.get(code)
+        if found is None:
+            found = catalogues[code] = get_translations()
+        request_context.translations = found
     return found
 
 
@@ -274,6 +279,7 @@ def _vary(response):
 
 
 def init_app(app: Flask, translation_dirs: Iterable[str] = ("translations",)) -> None:
+    app.extensions["i18n_catalogues"] = {}  # by language code: translations()
     Babel(
         app,
         locale_selector=select_language,
