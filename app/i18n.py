@@ -258,12 +258,12 @@ def _template_npgettext(
     return _formatted(eval_context, translations().unpgettext(context, one, many, n), variables)
 
 
-def switch_links() -> list[dict[str, Any]]:
+def switch_links(back: str | None = None) -> list[dict[str, Any]]:
     """The switch on every page: each language of the site, named in itself, the page's own
-    marked as current."""
+    marked as current. ``back``: the address to come back to, this page's unless given."""
     from app.blueprints.portal.vision import here
 
-    now, back = current(), here()
+    now, back = current(), back or here()
     return [
         {"code": code, "name": LANGUAGES[code], "current": code == now,
          "url": url_for("language.switch", code=code, next=back)}

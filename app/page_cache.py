@@ -17,16 +17,27 @@ A request with anything in its session (a flash, a login under way, a signed-in 
 session that was just ended, a draft preview) is rendered every time, and never kept: those
 are the parts of a page that are someone's. The response around the kept body (its headers,
 the security and cache ones included) is made for every request as before.
+
+A signed-in person's page (:func:`framed`, the diary) keeps its frame instead: the page around
+its content, rendered with markers where it shows something of that person (their name, the
+unread count, the CSRF token, the address to come back to) and shared by everyone it looks
+the same for. Each request fills the markers in, escaped as the template escapes them.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, render_template, request, session
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from app import i18n
 from app.blueprints.portal import vision
@@ -96,5 +107,79 @@ def render(template: str, version: Hashable, *, shows: Hashable = (), **context)
     return page
 
 
+# --- the frame around a signed-in person's page ------------------------------------------------
+
+# What a frame shows of the person, as markers of letters and digits only (no escaping
+# changes them), random per process so that no content can contain one.
+_MARKERS = {part: f"frame{secrets.token_hex(8)}{part}" for part in
+            ("content", "csrf", "name", "unread", "next")}  # fmt: skip
+_BETWEEN_MARKERS = re.compile("(" + "|".join(_MARKERS.values()) + ")")
+# Query values in links, as Werkzeug's url_for writes them (werkzeug.urls._urlencode).
+_QUERY_SAFE = "!$'()*,/:;?@"
+
+
+@dataclass(frozen=True)
+class _Someone:
+    """The signed-in person a frame is rendered for: anyone, named by a marker."""
+
+    display_name: str
+    is_authenticated: bool = True
+
+
+def _signed_in_plainly() -> bool:
+    """Someone signed in, with nothing else of theirs on the page: no flash, no preview."""
+    return (
+        request.method == "GET"
+        and current_user.is_authenticated
+        and "_flashes" not in session
+        and g.get("draft_preview") is None
+        and g.get("tenant") is not None
+    )
+
+
+def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **context) -> str:
+    """``render_template(template, **{slot: content}, **context)`` for a signed-in person,
+    with the page around ``content`` kept. ``shows`` is what else the view puts on the page
+    (everything in ``context`` must follow from it, the region and the language). The frame's
+    key holds the site and its configuration, the language and look, the view, whether there
+    is an unread item and an administrator's menu, and ``shows``; never the person."""
+    if not _signed_in_plainly():
+        return render_template(template, **{slot: content}, **context)
+    from app.notifications import unread_count
+    from app.signin import current_access
+
+    unread, access = unread_count(current_user), current_access()
+    key = (
+        template, request.host, request.scheme, g.tenant.serial, i18n.current(), vision.is_on(),
+        request.endpoint, bool(unread), bool(access and access.acting_as_regional_admin), shows,
+    )  # fmt: skip
+    frames: PageCache = current_app.extensions["page_frames"]
+    pieces = frames.get(key)
+    if pieces is None:
+        mark = _MARKERS
+        page = render_template(
+            template,
+            **{slot: escape(mark["content"])},  # letters and digits: as they are
+            csrf_token=lambda: mark["csrf"],
+            current_user=_Someone(mark["name"]),
+            unread_notifications=mark["unread"] if unread else 0,
+            low_vision_url=lambda on: vision.switch_url(on, back=mark["next"]),
+            language_links=lambda: i18n.switch_links(back=mark["next"]),
+            **context,
+        )
+        pieces = tuple(_BETWEEN_MARKERS.split(page))
+        frames.put(key, pieces)
+    back = urlencode({"next": vision.here()}, safe=_QUERY_SAFE).removeprefix("next=")
+    values = {
+        _MARKERS["content"]: content,
+        _MARKERS["csrf"]: escape(generate_csrf()),
+        _MARKERS["name"]: escape(current_user.display_name),
+        _MARKERS["unread"]: str(unread),
+        _MARKERS["next"]: escape(back),
+    }
+    return "".join(values.get(piece, piece) for piece in pieces)
+
+
 def init_app(app: Flask) -> None:
     app.extensions["page_cache"] = PageCache()
+    app.extensions["page_frames"] = PageCache()

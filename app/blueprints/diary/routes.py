@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app import audit, i18n
+from app import audit, i18n, page_cache
 from app.access import ROLE_LABELS
 from app.diary import parse_week
 from app.diary.calendar import week_param
@@ -86,7 +86,9 @@ def _children_diary(current, common: dict):
     if htmx and not htmx.boosted:
         response = make_response(body)
     else:
-        response = make_response(render_template("diary/home.html", diary_body=body, **common))
+        shows = (common["role"], common["several_roles"])
+        html = page_cache.framed("diary/home.html", "diary_body", body, shows=shows, **common)
+        response = make_response(html)
     response.vary.add("HX-Request")
     if page.student is not None:
         # 152-ФЗ: who looked at which child's diary (by id), as what, and when.

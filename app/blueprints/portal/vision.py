@@ -51,8 +51,9 @@ def here() -> str:
     return url_for("portal.index")
 
 
-def switch_url(on: bool) -> str:
-    return url_for("portal.low_vision", state="on" if on else "off", next=here())
+def switch_url(on: bool, back: str | None = None) -> str:
+    """``back``: the address to come back to, this page's (``here()``) unless given."""
+    return url_for("portal.low_vision", state="on" if on else "off", next=back or here())
 
 
 def set_choice(response, on: bool):
