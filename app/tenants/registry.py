@@ -26,10 +26,15 @@ def normalize_host(host: str) -> str:
 
 
 def split_port(host: str) -> str | None:
-    """The port of a ``Host`` header value, if any."""
+    """The port of a ``Host`` header value, if any, written one way (``00080`` is ``80``);
+    None for anything but a port number (``:²``, ``:99999``), so that such a host is sent
+    to its one spelling rather than served under endless names."""
     tail = host.rsplit("]", 1)[-1]
     _, sep, port = tail.rpartition(":")
-    return port if sep and port.isdigit() else None
+    if not (sep and port.isascii() and port.isdigit() and len(port) <= 5):
+        return None
+    number = int(port)
+    return str(number) if 0 < number <= 65535 else None
 
 
 _SERIALS = itertools.count()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from app.tenants import Apex, Tenant, TenantRegistry
 from app.tenants.loader import load_file
@@ -141,6 +142,22 @@ def test_resolution_is_a_lookup_not_a_scan(regions):
 def test_host_forms_over_http(region_client, host, status):
     response = region_client("mosreg", host=host).get("/")
     assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("host", "spelling"),
+    [("mosreg.localhost:08000", "mosreg.localhost:8000"),
+     ("mosreg.localhost:99999", "mosreg.localhost"),
+     ("mosreg.localhost:8\u00b2", "mosreg.localhost"),
+     ("mosreg.localhost:" + "0" * 5000 + "1", "mosreg.localhost")],
+)  # fmt: skip
+def test_a_port_written_another_way_goes_to_the_one_spelling(app, host, spelling):
+    """No region is served under endless names (which would also fill the kept pages)."""
+    environ = EnvironBuilder(path="/login").get_environ()
+    environ["HTTP_HOST"] = host  # as sent: the test client would parse it first
+    _, status, headers = run_wsgi_app(app, environ)
+    assert status.startswith("308")
+    assert headers["Location"] == f"http://{spelling}/login"
 
 
 @pytest.mark.parametrize(
