@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, render_template, request, session
+from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -127,11 +128,13 @@ class _Someone:
 
 
 def _signed_in_plainly() -> bool:
-    """Someone signed in, with nothing else of theirs on the page: no flash, no preview."""
+    """Someone signed in, with nothing else of theirs on the page: no flash (in the session,
+    or already read by this request), no preview."""
     return (
         request.method == "GET"
         and current_user.is_authenticated
         and "_flashes" not in session
+        and not request_ctx.flashes
         and g.get("draft_preview") is None
         and g.get("tenant") is not None
     )
@@ -141,8 +144,9 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
     """``render_template(template, **{slot: content}, **context)`` for a signed-in person,
     with the page around ``content`` kept. ``shows`` is what else the view puts on the page
     (everything in ``context`` must follow from it, the region and the language). The frame's
-    key holds the site and its configuration, the language and look, the view, whether there
-    is an unread item and an administrator's menu, and ``shows``; never the person."""
+    key holds the region's configuration, the language and look, the view, whether there is
+    an unread item and an administrator's menu, and ``shows``; never the person, nor the host
+    (the frame's addresses are all relative)."""
     if not _signed_in_plainly():
         return render_template(template, **{slot: content}, **context)
     from app.notifications import unread_count
@@ -150,7 +154,7 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
 
     unread, access = unread_count(current_user), current_access()
     key = (
-        template, request.host, request.scheme, g.tenant.serial, i18n.current(), vision.is_on(),
+        template, g.tenant.slug, g.tenant.serial, i18n.current(), vision.is_on(),
         request.endpoint, bool(unread), bool(access and access.acting_as_regional_admin), shows,
     )  # fmt: skip
     frames: PageCache = current_app.extensions["page_frames"]
@@ -167,14 +171,17 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
             language_links=lambda: i18n.switch_links(back=mark["next"]),
             **context,
         )
+        token = g.get("csrf_token")
+        if token and token in page:  # something wrote the real token: the page is the person's
+            return render_template(template, **{slot: content}, **context)
         pieces = tuple(_BETWEEN_MARKERS.split(page))
         frames.put(key, pieces)
     back = urlencode({"next": vision.here()}, safe=_QUERY_SAFE).removeprefix("next=")
     values = {
-        _MARKERS["content"]: content,
+        _MARKERS["content"]: escape(content),  # as it is if it is Markup, as the template does
         _MARKERS["csrf"]: escape(generate_csrf()),
         _MARKERS["name"]: escape(current_user.display_name),
-        _MARKERS["unread"]: str(unread),
+        _MARKERS["unread"]: escape(unread),
         _MARKERS["next"]: escape(back),
     }
     return "".join(values.get(piece, piece) for piece in pieces)

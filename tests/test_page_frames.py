@@ -9,7 +9,7 @@ import itertools
 from types import SimpleNamespace
 
 import pytest
-from flask import flash, g, render_template
+from flask import flash, g, get_flashed_messages, render_template
 from flask_login import login_user
 from markupsafe import Markup
 
@@ -26,7 +26,7 @@ PATHS = (
     "/diary/",
     "/diary/?week=2026-W49&child=6",
     "/diary/?week=2026-W49&child=<script>alert('x')</script>",
-    "/diary/?week=неделя&child=6 7&x=\"1\"",
+    '/diary/?week=неделя&child=6 7&x="1"',
 )
 COOKIES = ("", "lang=en", "lang=tt", "vision=on", "lang=en; vision=on")
 
@@ -34,7 +34,7 @@ COOKIES = ("", "lang=en", "lang=tt", "vision=on", "lang=en; vision=on")
 @pytest.fixture
 def people(app):
     with app.app_context():
-        names = ("Образцова Анна Петровна", "О'Тестова <b>Мария</b> & \"Сын\"")
+        names = ("Образцова Анна Петровна", 'О\'Тестова <b>Мария</b> & "Сын"')
         users = [User(tenant=slug, issuer="urn:test", subject=f"frame-{slug}-{n}",
                       display_name=name, surname_key="тест")
                  for slug in ("mosreg", "tatarstan") for n, name in enumerate(names)]  # fmt: skip
@@ -94,7 +94,22 @@ def test_a_framed_page_is_the_page_rendered_whole(app, people, unread, acting_as
         acting_as.admin = False
     # Shared: a frame per region, language, look, unread or not, role and menu; not per
     # person or address.
-    assert len(frames(app)) < views / 4
+    assert 0 < len(frames(app)) < views / 4
+
+
+def test_hosts_share_their_regions_frame_and_plain_text_is_escaped(app, people, unread, acting_as):
+    user_id = people["mosreg", "Образцова Анна Петровна"]
+    common = {"role": "guardian", "role_label": "Родитель", "several_roles": False}
+    for host in ("mosreg.localhost", "mosreg.localhost:8000", "myschool.mosreg.ru"):
+        with app.test_request_context("/diary/", headers={"Host": host}):
+            app.preprocess_request()
+            login_user(db.session.get(User, user_id))
+            text = "<script>alert(1)</script>"  # not Markup: escaped, as the template does
+            whole = render_template(TEMPLATE, diary_body=text, **common)
+            kept = page_cache.framed(TEMPLATE, "diary_body", text, shows=("guardian", False),
+                                     **common)  # fmt: skip
+        assert kept == whole and "&lt;script&gt;" in kept
+    assert len(frames(app)) == 1
 
 
 def test_a_frame_holds_nothing_of_a_person(app, people, unread, acting_as):
@@ -130,6 +145,14 @@ def test_a_flash_or_a_draft_preview_is_rendered_and_not_kept(app, people, unread
         page = page_cache.framed(TEMPLATE, "diary_body", CONTENT, shows=("guardian", False),
                                  **common)  # fmt: skip
     assert 'id="draft-preview"' in page
+    with app.test_request_context("/diary/", headers={"Host": "mosreg.localhost"}):
+        app.preprocess_request()
+        login_user(db.session.get(User, user_id))
+        flash("Сохранено для этого человека.", "success")
+        assert get_flashed_messages()  # read before the page: no longer in the session
+        page = page_cache.framed(TEMPLATE, "diary_body", CONTENT, shows=("guardian", False),
+                                 **common)  # fmt: skip
+    assert "Сохранено для этого человека." in page
     assert frames(app) == []
 
 
