@@ -32,6 +32,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, render_template, request, session
@@ -50,24 +51,26 @@ from app.blueprints.portal import vision
 # most, under 8 MB a worker.
 KEPT = 512
 QUERY_KEPT = 256  # bytes
+Page = TypeVar("Page")
 
 
-class PageCache:
-    """A bounded, thread-safe map of rendered pages, the least recently used dropped first."""
+class PageCache(Generic[Page]):
+    """A bounded, thread-safe map of rendered pages (or frames: their pieces), the least
+    recently used dropped first."""
 
     def __init__(self, size: int = KEPT):
         self.size = size
-        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._pages: OrderedDict[Hashable, Page] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> str | None:
+    def get(self, key: Hashable) -> Page | None:
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
                 self._pages.move_to_end(key)
             return page
 
-    def put(self, key: Hashable, page: str) -> None:
+    def put(self, key: Hashable, page: Page) -> None:
         with self._lock:
             self._pages[key] = page
             self._pages.move_to_end(key)
@@ -100,7 +103,7 @@ def render(template: str, version: Hashable, *, shows: Hashable = (), **context)
         template, request.host, request.scheme, request.full_path, version,
         i18n.current(), vision.is_on(), shows,
     )  # fmt: skip
-    pages: PageCache = current_app.extensions["page_cache"]
+    pages: PageCache[str] = current_app.extensions["page_cache"]
     page = pages.get(key)
     if page is None:
         page = render_template(template, **context)
@@ -157,7 +160,7 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
         template, g.tenant.slug, g.tenant.serial, i18n.current(), vision.is_on(),
         request.endpoint, bool(unread), bool(access and access.acting_as_regional_admin), shows,
     )  # fmt: skip
-    frames: PageCache = current_app.extensions["page_frames"]
+    frames: PageCache[tuple[str, ...]] = current_app.extensions["page_frames"]
     pieces = frames.get(key)
     if pieces is None:
         mark = _MARKERS
