@@ -91,10 +91,16 @@ def _candidates_query(given: tuple[str, ...]):
     return select(Person).where(Person.id.in_(ids.scalar_subquery())).order_by(Person.id)
 
 
-# The decision's statements, built once with bound parameters: every login runs them.
+# The decision's statements, built once with bound parameters: every login runs them. Those
+# that read columns only are written with the tables' columns, so that SQLAlchemy runs them as
+# plain SQL (the ORM's handling of a statement of mapped attributes costs as much again).
+_consent, _enrolment, _guardianship, _admin, _staff, _grant = (
+    model.__table__
+    for model in (Consent, Enrolment, Guardianship, RegionalAdmin, StaffRole, TrustedGrant)
+)
 _ENROLLED = (
-    select(Enrolment.id)
-    .where(Enrolment.person_id == bindparam("person"), Enrolment.active)
+    select(_enrolment.c.id)
+    .where(_enrolment.c.person_id == bindparam("person"), _enrolment.c.active)
     .limit(1)
 )
 _CHILDREN = (
@@ -104,25 +110,29 @@ _CHILDREN = (
     .where(Guardianship.guardian_id == bindparam("person"))
     .order_by(Person.birth_date)
 )
-_STAFF = select(StaffRole.role).where(StaffRole.person_id == bindparam("person"))
-_GUARDIANS = select(Guardianship.guardian_id).where(Guardianship.student_id == bindparam("person"))
-_OWN_CONSENT = select(Consent.id).where(
-    Consent.kind == "own", Consent.user_id == bindparam("user"), Consent.revoked_at.is_(None)
+_STAFF = select(_staff.c.role).where(_staff.c.person_id == bindparam("person"))
+_GUARDIANS = select(_guardianship.c.guardian_id).where(
+    _guardianship.c.student_id == bindparam("person")
 )
-_PARENTAL_CONSENT = select(Consent.id).where(
-    Consent.kind == "parental",
-    Consent.student_id == bindparam("person"),
-    Consent.revoked_at.is_(None),
+_OWN_CONSENT = select(_consent.c.id).where(
+    _consent.c.kind == "own",
+    _consent.c.user_id == bindparam("user"),
+    _consent.c.revoked_at.is_(None),
 )
-_REGIONAL_ADMIN = select(RegionalAdmin.id).where(
-    RegionalAdmin.tenant == bindparam("tenant"), RegionalAdmin.user_id == bindparam("user")
+_PARENTAL_CONSENT = select(_consent.c.id).where(
+    _consent.c.kind == "parental",
+    _consent.c.student_id == bindparam("person"),
+    _consent.c.revoked_at.is_(None),
+)
+_REGIONAL_ADMIN = select(_admin.c.id).where(
+    _admin.c.tenant == bindparam("tenant"), _admin.c.user_id == bindparam("user")
 )
 _TRUSTED = (
-    select(TrustedGrant.id)
+    select(_grant.c.id)
     .where(
-        TrustedGrant.tenant == bindparam("tenant"),
-        TrustedGrant.invitee_id == bindparam("user"),
-        TrustedGrant.status.in_((SENT, ACCEPTED)),
+        _grant.c.tenant == bindparam("tenant"),
+        _grant.c.invitee_id == bindparam("user"),
+        _grant.c.status.in_((SENT, ACCEPTED)),
     )
     .limit(1)
 )
