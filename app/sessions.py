@@ -176,7 +176,7 @@ class DatabaseStore(Store):
         row = db.session.execute(self._LOAD, {"key": key, "now": now()}).one_or_none()
         return None if row is None else Record(*row[:3], dict(row.data), *row[4:])
 
-    _DELETE = delete(ServerSession).where(ServerSession.id == bindparam("key"))
+    _DELETE = (lambda t: delete(t).where(t.c.id == bindparam("key")))(ServerSession.__table__)
 
     def save(self, key: str, record: Record, ttl: int) -> None:
         if secrets.randbelow(100) == 0:  # now and then, sweep what has expired
