@@ -157,7 +157,7 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
 
     unread, access = unread_count(current_user), current_access()
     key = (
-        template, g.tenant.slug, g.tenant.serial, i18n.current(), vision.is_on(),
+        template, g.tenant.serial, i18n.current(), vision.is_on(),
         request.endpoint, bool(unread), bool(access and access.acting_as_regional_admin), shows,
     )  # fmt: skip
     frames: PageCache[tuple[str, ...]] = current_app.extensions["page_frames"]
