@@ -23,9 +23,10 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import g, has_request_context, request
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 
 from app import login_stats, metrics
+from app.database import Prepared
 from app.extensions import db
 from app.models import AuditEvent
 from app.sealing import seal
@@ -33,7 +34,12 @@ from app.sealing import seal
 SECRET_KEYS = re.compile(r"password|passwd|secret|token|code|cookie|session", re.IGNORECASE)
 SNILS_RE = re.compile(r"\b\d{3}[- ]?\d{3}[- ]?\d{3}[- ]?(\d{2})\b")
 HIDDEN = "[hidden]"
-_INSERT = insert(AuditEvent.__table__)
+# Prepared once (app.database.Prepared): nothing reads the event back, and the diary writes
+# one per view. The time is the columns' default.
+_WRITTEN = ("kind", "tenant", "actor_id", "ip", "detail", "subject_id", "subject_person_id")
+_INSERT = Prepared(
+    insert(AuditEvent.__table__).values({name: bindparam(name) for name in _WRITTEN}).inline()
+)
 
 # The detail's keys that name whom an event is about: an account, a registry record.
 SUBJECT_USER_KEYS = ("user_id", "invitee_id")
@@ -211,11 +217,8 @@ def record(
     if changes is not None:
         detail["changes"] = [stored_change(change) for change in changes]
     subject_id, subject_person_id = subject_of(detail)
-    # An INSERT built once rather than a mapped object: nothing reads the event back, and
-    # the diary writes one per view.
     ip = request.remote_addr if has_request_context() else None
-    db.session.execute(
-        _INSERT,
+    _INSERT.execute(
         {"kind": kind, "tenant": tenant, "actor_id": actor_id, "ip": ip, "detail": clean(detail),
          "subject_id": subject_id, "subject_person_id": subject_person_id},
     )  # fmt: skip

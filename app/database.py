@@ -12,11 +12,14 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Table, TextClause, bindparam, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import Executable
 
 # Seconds a writer waits for another worker's transaction before giving up.
 BUSY_TIMEOUT_SECONDS = 5
@@ -69,3 +72,155 @@ def upsert(table: Table, add: Iterable[str] = ()) -> TextClause:
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {changed}"
     )
     return text(sql).bindparams(*(bindparam(column.name, type_=column.type) for column in table.c))
+
+
+class Prepared:
+    """A Core statement the portal runs on every request, compiled once for each database and
+    run with the driver's own cursor on the ORM session's connection, in its transaction.
+
+    SQLAlchemy's execution of even a cached statement (the ORM session's bookkeeping, the
+    execution context, the result's wrapping) costs several times the database's own work
+    for a small indexed read; a diary view runs five of them. This keeps what SQLAlchemy
+    does that matters here and nothing else:
+
+    - the values go through the columns' own types (a JSON column is written and read as
+      JSON, a date as SQLite stores it), and an INSERT fills in the columns' Python-side
+      defaults, as SQLAlchemy would;
+    - listeners of ``before_cursor_execute`` and ``after_cursor_execute`` see every statement
+      (the tests that count a page's statements count these too);
+    - a driver's error is raised as SQLAlchemy's (``DBAPIError``), and a connection the
+      database dropped is invalidated so that the pool replaces it.
+
+    What it does not do: parameters that expand (``IN`` lists) or are rendered into the SQL,
+    which would need compiling per call (refused when the statement is prepared), and SQL
+    echo (``SQLALCHEMY_ECHO`` does not show these statements)."""
+
+    def __init__(self, statement: Executable):
+        self.statement = statement
+        self._forms: weakref.WeakKeyDictionary[Dialect, _Form] = weakref.WeakKeyDictionary()
+        _refuse_what_it_cannot_run(statement.compile())  # now, not on the first request
+
+    def _form(self, dialect: Dialect) -> _Form:
+        form = self._forms.get(dialect)
+        if form is None:
+            form = self._forms[dialect] = _Form(self.statement, dialect)
+        return form
+
+    def _run(self, params: Mapping[str, Any]):
+        from app.extensions import db
+
+        connection = db.session.connection()
+        form = self._form(connection.dialect)
+        return form, form.run(connection, params)
+
+    def all(self, params: Mapping[str, Any] = {}) -> list[tuple]:
+        form, cursor = self._run(params)
+        try:
+            return form.rows(cursor, cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def first(self, params: Mapping[str, Any] = {}) -> tuple | None:
+        form, cursor = self._run(params)
+        try:
+            row = cursor.fetchone()
+            return None if row is None else form.rows(cursor, (row,))[0]
+        finally:
+            cursor.close()
+
+    def scalar(self, params: Mapping[str, Any] = {}) -> Any:
+        row = self.first(params)
+        return None if row is None else row[0]
+
+    def execute(self, params: Mapping[str, Any] = {}) -> int:
+        """A statement that returns no rows; the number of rows it changed."""
+        _form, cursor = self._run(params)
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
+def _refuse_what_it_cannot_run(compiled) -> None:
+    if any(bind.expanding or bind.literal_execute for bind in compiled.binds.values()):
+        raise TypeError("a prepared statement cannot take a parameter that expands")
+    if getattr(compiled, "update_prefetch", ()) or getattr(compiled, "postfetch", ()):
+        raise TypeError("a prepared statement cannot compute a column's value on update")
+
+
+class _Form:
+    """A statement as one database runs it: its SQL, the order of its parameters, and the
+    conversions of its columns' types."""
+
+    def __init__(self, statement: Executable, dialect: Dialect):
+        compiled = statement.compile(dialect=dialect)
+        _refuse_what_it_cannot_run(compiled)
+        self.sql = str(compiled)
+        binds = compiled.binds
+        self.names = list(compiled.positiontup) if dialect.positional else None
+        # The columns' defaults an INSERT computes, and the statement's own values (a literal
+        # compared with).
+        self.defaults = {column.key: column.default
+                         for column in getattr(compiled, "insert_prefetch", ())}  # fmt: skip
+        self.constants = {name: bind.effective_value for name, bind in binds.items()
+                          if not bind.required and name not in self.defaults}  # fmt: skip
+        self.required = {name for name, bind in binds.items() if bind.required}
+        self.in_ = {
+            name: processor
+            for name, bind in binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+        }
+        self.types = [column.type.dialect_impl(dialect)
+                      for column in getattr(statement, "selected_columns", ())]  # fmt: skip
+        # The conversions of the results, found at the first run: some depend on the type the
+        # database says a column has (PostgreSQL's numbers).
+        self.out: list | None = None
+        self.dialect = dialect
+
+    def values(self, params: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
+        values = {**self.constants, **params}
+        for key, default in self.defaults.items():
+            if key not in values:
+                values[key] = default.arg(None) if default.is_callable else default.arg
+        if missing := self.required - values.keys():
+            raise KeyError(f"no value for {', '.join(sorted(missing))}")
+        for name, processor in self.in_.items():
+            values[name] = processor(values[name])
+        return values if self.names is None else [values[name] for name in self.names]
+
+    def run(self, connection: Connection, params: Mapping[str, Any]):
+        sql, values = self.sql, self.values(params)
+        fairy = connection.connection
+        cursor = fairy.cursor()
+        try:
+            before = connection.dispatch.before_cursor_execute
+            for listener in before:
+                sql, values = listener(connection, cursor, sql, values, None, False)
+            cursor.execute(sql, values)
+            for listener in connection.dispatch.after_cursor_execute:
+                listener(connection, cursor, sql, values, None, False)
+        except self.dialect.loaded_dbapi.Error as error:
+            cursor.close()
+            gone = self.dialect.is_disconnect(error, fairy.dbapi_connection, cursor)
+            if gone:
+                connection.invalidate(error)
+            raise DBAPIError.instance(sql, values, error, self.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=gone,
+                                      dialect=self.dialect) from error  # fmt: skip
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor
+
+    def rows(self, cursor, rows: Iterable[tuple]) -> list[tuple]:
+        out = self.out
+        if out is None:
+            described = [entry[1] for entry in cursor.description or ()]
+            out = [kind.result_processor(self.dialect, code)
+                   for kind, code in zip(self.types, described, strict=True)]  # fmt: skip
+            out = self.out = out if any(out) else []
+        if not out:
+            return list(rows)
+        return [tuple(value if convert is None else convert(value)
+                      for convert, value in zip(out, row, strict=True))
+                for row in rows]  # fmt: skip

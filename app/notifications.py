@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from app.database import Prepared
 from app.extensions import db
 from app.models import Notification, User
 
@@ -33,21 +34,20 @@ def for_user(user: User) -> list[Notification]:
     return list(db.session.scalars(query.order_by(Notification.created_at.desc())))
 
 
-# The badge's COUNT, built once: every signed-in page runs it. What ``_mine`` says, with a
-# person id of NULL matching nothing; of the table's columns, so that it runs as plain SQL
-# without the ORM's handling of mapped attributes.
-_UNREAD = (lambda t: select(func.count(t.c.id)).where(
+# The badge's COUNT, prepared once (app.database.Prepared): every signed-in page runs it.
+# What ``_mine`` says, with a person id of NULL matching nothing.
+_UNREAD = Prepared((lambda t: select(func.count(t.c.id)).where(
     t.c.tenant == bindparam("tenant"),
     or_(t.c.recipient_user_id == bindparam("user"), t.c.recipient_id == bindparam("person")),
     t.c.read_at.is_(None),
     t.c.resolved_at.is_(None),
-))(Notification.__table__)  # fmt: skip
+))(Notification.__table__))  # fmt: skip
 
 
 def unread_count(user: User) -> int:
     """The badge on every signed-in page: one COUNT over the user's open items."""
     params = {"tenant": user.tenant, "user": user.id, "person": user.person_id}
-    return db.session.scalar(_UNREAD, params) or 0
+    return _UNREAD.scalar(params) or 0
 
 
 def owned_item(user: User, item_id: int) -> Notification | None:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
 from app import audit, metrics
-from app.database import upsert
+from app.database import Prepared, upsert
 from app.extensions import db
 from app.i18n import lazy_gettext as _l
 from app.models import ServerSession, User
@@ -162,21 +162,22 @@ class RedisStore(Store):
 class DatabaseStore(Store):
     """The local store: the portal's own database, shared by every worker of the demo."""
 
-    # Columns rather than the mapped object, in a statement built once: this runs on every
-    # request of a session.
-    _LOAD = (lambda t: select(
+    # Prepared once (app.database.Prepared): the load runs on every request of a session,
+    # the others at every login.
+    _LOAD = Prepared((lambda t: select(
         t.c.tenant, t.c.created_at, t.c.last_seen_at, t.c.data, t.c.user_id, t.c.user_agent,
         t.c.ip,
     ).where(t.c.id == bindparam("key"), t.c.expires_at >= bindparam("now")))(
         ServerSession.__table__
-    )  # fmt: skip
-    _UPSERT = upsert(ServerSession.__table__)
+    ))  # fmt: skip
+    _UPSERT = Prepared(upsert(ServerSession.__table__))
+    _DELETE = Prepared(
+        (lambda t: delete(t).where(t.c.id == bindparam("key")))(ServerSession.__table__)
+    )
 
     def load(self, key: str) -> Record | None:
-        row = db.session.execute(self._LOAD, {"key": key, "now": now()}).one_or_none()
-        return None if row is None else Record(*row[:3], dict(row.data), *row[4:])
-
-    _DELETE = (lambda t: delete(t).where(t.c.id == bindparam("key")))(ServerSession.__table__)
+        row = self._LOAD.first({"key": key, "now": now()})
+        return None if row is None else Record(*row[:3], dict(row[3]), *row[4:])
 
     def save(self, key: str, record: Record, ttl: int) -> None:
         if secrets.randbelow(100) == 0:  # now and then, sweep what has expired
@@ -186,17 +187,17 @@ class DatabaseStore(Store):
             "created_at": record.created, "last_seen_at": record.last_seen,
             "expires_at": now() + ttl, "user_agent": record.user_agent[:200], "ip": record.ip,
         }  # fmt: skip
-        db.session.execute(self._UPSERT, values)
+        self._UPSERT.execute(values)
         db.session.commit()
 
     def delete(self, key: str) -> None:
-        db.session.execute(self._DELETE, {"key": key})
+        self._DELETE.execute({"key": key})
         db.session.commit()
 
     def replace(self, old_key: str, key: str, record: Record, ttl: int) -> None:
         """In one transaction (``save`` commits): a login's rotation is never half done, and
         commits once."""
-        db.session.execute(self._DELETE, {"key": old_key})
+        self._DELETE.execute({"key": old_key})
         self.save(key, record, ttl)
 
     def of_user(self, tenant: str, user_id: int) -> dict[str, Record]:

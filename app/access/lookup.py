@@ -8,8 +8,9 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-from sqlalchemy import Select, bindparam, select, union
+from sqlalchemy import Select, bindparam, or_, select, union
 
+from app.database import Prepared
 from app.extensions import db
 from app.identity.types import ExternalIdentity, ProviderTraits
 from app.models import (
@@ -92,13 +93,12 @@ def _candidates_query(given: tuple[str, ...]):
 
 
 # The decision's statements, built once with bound parameters: every login runs them. Those
-# that read columns only are written with the tables' columns, so that SQLAlchemy runs them as
-# plain SQL (the ORM's handling of a statement of mapped attributes costs as much again).
+# that read columns only are prepared (app.database.Prepared) from the tables' columns.
 _consent, _enrolment, _guardianship, _admin, _staff, _grant = (
     model.__table__
     for model in (Consent, Enrolment, Guardianship, RegionalAdmin, StaffRole, TrustedGrant)
 )
-_ENROLLED = (
+_ENROLLED = Prepared(
     select(_enrolment.c.id)
     .where(_enrolment.c.person_id == bindparam("person"), _enrolment.c.active)
     .limit(1)
@@ -110,29 +110,30 @@ _CHILDREN = (
     .where(Guardianship.guardian_id == bindparam("person"))
     .order_by(Person.birth_date)
 )
-_STAFF = select(_staff.c.role).where(_staff.c.person_id == bindparam("person"))
-_GUARDIANS = select(_guardianship.c.guardian_id).where(
-    _guardianship.c.student_id == bindparam("person")
+_STAFF = Prepared(select(_staff.c.role).where(_staff.c.person_id == bindparam("person")))
+_GUARDIANS = Prepared(
+    select(_guardianship.c.guardian_id).where(_guardianship.c.student_id == bindparam("person"))
 )
-_OWN_CONSENT = select(_consent.c.id).where(
+_OWN_CONSENT = Prepared(select(_consent.c.id).where(
     _consent.c.kind == "own",
     _consent.c.user_id == bindparam("user"),
     _consent.c.revoked_at.is_(None),
-)
-_PARENTAL_CONSENT = select(_consent.c.id).where(
+))  # fmt: skip
+_PARENTAL_CONSENT = Prepared(select(_consent.c.id).where(
     _consent.c.kind == "parental",
     _consent.c.student_id == bindparam("person"),
     _consent.c.revoked_at.is_(None),
-)
-_REGIONAL_ADMIN = select(_admin.c.id).where(
+))  # fmt: skip
+_REGIONAL_ADMIN = Prepared(select(_admin.c.id).where(
     _admin.c.tenant == bindparam("tenant"), _admin.c.user_id == bindparam("user")
-)
-_TRUSTED = (
+))  # fmt: skip
+_TRUSTED = Prepared(
     select(_grant.c.id)
     .where(
         _grant.c.tenant == bindparam("tenant"),
         _grant.c.invitee_id == bindparam("user"),
-        _grant.c.status.in_((SENT, ACCEPTED)),
+        # Two comparisons rather than IN: a list would be compiled again for every login.
+        or_(_grant.c.status == SENT, _grant.c.status == ACCEPTED),
     )
     .limit(1)
 )
@@ -140,11 +141,11 @@ _TRUSTED = (
 
 def facts_of(record: RecordPerson) -> RecordFacts:
     person = {"person": record.id}
-    enrolled = db.session.scalar(_ENROLLED, person)
+    enrolled = _ENROLLED.scalar(person)
     children = db.session.execute(_CHILDREN, person).all()
     unique_children = {child.id: (child, enrolment) for child, enrolment in children}
-    staff = db.session.scalars(_STAFF, person)
-    guardians = db.session.scalars(_GUARDIANS, person)
+    staff = [role for (role,) in _STAFF.all(person)]
+    guardians = [guardian for (guardian,) in _GUARDIANS.all(person)]
     return RecordFacts(
         person=record,
         enrolled=enrolled is not None,
@@ -158,15 +159,15 @@ def facts_of(record: RecordPerson) -> RecordFacts:
 
 
 def consents_of(user: User, record: RecordPerson | None) -> Consents:
-    own = db.session.scalar(_OWN_CONSENT, {"user": user.id})
-    parental = record is not None and db.session.scalar(_PARENTAL_CONSENT, {"person": record.id})
+    own = _OWN_CONSENT.scalar({"user": user.id})
+    parental = record is not None and _PARENTAL_CONSENT.scalar({"person": record.id})
     return Consents(own=own is not None, parental=bool(parental))
 
 
 def is_regional_admin(user: User) -> bool:
     if user.id is None:
         return False
-    found = db.session.scalar(_REGIONAL_ADMIN, {"tenant": user.tenant, "user": user.id})
+    found = _REGIONAL_ADMIN.scalar({"tenant": user.tenant, "user": user.id})
     return found is not None
 
 
@@ -174,7 +175,7 @@ def has_trusted_grants(tenant: Tenant, user: User) -> bool:
     """Invitations waiting for an answer, or grants accepted and not ended."""
     if not tenant.policy.trusted_persons.enabled or user.id is None:
         return False
-    found = db.session.scalar(_TRUSTED, {"tenant": tenant.slug, "user": user.id})
+    found = _TRUSTED.scalar({"tenant": tenant.slug, "user": user.id})
     return found is not None
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import bindparam, select
 
 from app import trusted
+from app.database import Prepared
 from app.extensions import db
 from app.models import Enrolment, Guardianship, Person, School, SchoolClass, TeacherClass, User
 from app.wording import class_order
@@ -25,9 +26,8 @@ if TYPE_CHECKING:
     from app.signin import RoleAccess
 
 
-# A diary page runs one of these queries on every view: the tables' own columns rather than
-# the mapped classes' attributes, so that SQLAlchemy runs them as plain SQL statements (the
-# ORM's handling of a statement of mapped attributes costs twice the statement's own).
+# A diary page runs one of these queries on every view: prepared once (app.database.Prepared)
+# from the tables' own columns.
 _person, _class, _school, _enrolment, _guardianship = (
     model.__table__ for model in (Person, SchoolClass, School, Enrolment, Guardianship)
 )
@@ -35,13 +35,11 @@ _NAMED = ("id", "tenant", "key", "last_name", "first_name", "middle_name")
 STUDENT = (*(_person.c[name] for name in _NAMED), _class.c.name, _school.c.short_name)
 
 
-def _students(query, order: Sequence[int] | None = None) -> list[Student]:
-    """``order``: the ids in the order wanted (those missing are left out); None: as found."""
+def _students(rows, order: Sequence[int] | None = None) -> list[Student]:
+    """Students of ``STUDENT`` rows. ``order``: the ids in the order wanted (those missing
+    are left out); None: as found."""
     found: dict[int, Student] = {}
-    statement, params = query if isinstance(query, tuple) else (query, None)
-    for id_, tenant, key, last, first, middle, class_name, school in db.session.execute(
-        statement, params
-    ):
+    for id_, tenant, key, last, first, middle, class_name, school in rows:
         if id_ not in found:
             name = " ".join(part for part in (last, first, middle) if part)
             found[id_] = Student(id_, f"{tenant}:{key}", name, class_name, school)
@@ -62,30 +60,30 @@ def _with_class(query):
 def own_record(user: User) -> Student | None:
     if user.person_id is None:
         return None
-    params = {"person": user.person_id, "tenant": user.tenant}
-    found = _students((_OWN, params), [user.person_id])
+    found = _students(_OWN.all({"person": user.person_id, "tenant": user.tenant}))
     return found[0] if found else None
 
 
-# Built once: every diary view of a student runs the first, of a parent the second.
-_OWN = _with_class(select(*STUDENT)).where(
+# Every diary view of a student runs the first, of a parent the second. The second reads all
+# the children the registry links to the guardian (a family's few) and the caller keeps those
+# it asks for: a list of ids in the SQL would be compiled again for every view.
+_OWN = Prepared(_with_class(select(*STUDENT)).where(
     _person.c.id == bindparam("person"), _person.c.tenant == bindparam("tenant")
-)
-_LINKED = _with_class(
+))  # fmt: skip
+_LINKED = Prepared(_with_class(
     select(*STUDENT).join(
         _guardianship,
         (_guardianship.c.student_id == _person.c.id)
         & (_guardianship.c.guardian_id == bindparam("guardian")),
     )
-).where(_person.c.id.in_(bindparam("ids", expanding=True)), _person.c.tenant == bindparam("tenant"))
+).where(_person.c.tenant == bindparam("tenant")))  # fmt: skip
 
 
 def linked_children(user: User, ids: Sequence[int]) -> list[Student]:
     """Of ``ids``, the children the registry still links to this guardian, in that order."""
     if user.person_id is None or not ids:
         return []
-    params = {"guardian": user.person_id, "ids": list(ids), "tenant": user.tenant}
-    return _students((_LINKED, params), ids)
+    return _students(_LINKED.all({"guardian": user.person_id, "tenant": user.tenant}), ids)
 
 
 def trusted_children(user: User) -> list[Student]:
@@ -94,7 +92,7 @@ def trusted_children(user: User) -> list[Student]:
         Person.id.in_(trusted.readable_children_clause(user, trusted.now())),
         Person.tenant == user.tenant,
     )
-    return _students(query)
+    return _students(db.session.execute(query))
 
 
 @dataclass(frozen=True)
