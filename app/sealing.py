@@ -10,6 +10,7 @@ print(Fernet.generate_key().decode())"``) is the key; without it, one is derived
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from typing import Any
 
@@ -20,7 +21,10 @@ from flask import current_app
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["InvalidToken", "Sealed", "seal", "unseal"]
+__all__ = ["InvalidToken", "Sealed", "seal", "unseal", "unseal_cached"]
+
+# How many sealed values a worker keeps opened for ``unseal_cached`` (each about a few KB).
+OPENED_KEPT = 1024
 
 
 def _fernet() -> Fernet:
@@ -43,6 +47,22 @@ def seal(value: Any) -> str:
 
 def unseal(token: str) -> Any:
     return json.loads(_fernet().decrypt(token.encode()))
+
+
+def unseal_cached(token: str) -> Any:
+    """``unseal`` for a value opened again and again unchanged (a session's record, on every
+    request of the session): each app keeps the plain text of the last ones it opened, by
+    the whole token. A token is authenticated as a whole, so one found there was verified
+    under this app's key; each call returns a new object, so no caller changes another's."""
+    app = current_app._get_current_object()
+    decrypt = app.extensions.get("sealing_opened")
+    if decrypt is None:
+        fernet = _fernet()
+        # Only values that opened are kept: a forged or foreign token raises every time.
+        decrypt = app.extensions["sealing_opened"] = functools.lru_cache(OPENED_KEPT)(
+            lambda text: fernet.decrypt(text.encode())
+        )
+    return json.loads(decrypt(token))
 
 
 class Sealed(TypeDecorator):

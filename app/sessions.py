@@ -30,7 +30,7 @@ from app.database import Prepared, upsert
 from app.extensions import db
 from app.i18n import lazy_gettext as _l
 from app.models import ServerSession, User
-from app.sealing import InvalidToken, seal, unseal
+from app.sealing import InvalidToken, seal, unseal_cached
 from app.tenants import current_registry
 from app.wording import Words
 
@@ -62,7 +62,7 @@ def _opened(data: dict[str, Any]) -> dict[str, Any]:
     if SEALED not in data:
         return data
     try:
-        return unseal(data[SEALED])
+        return unseal_cached(data[SEALED])
     except InvalidToken:  # sealed under another key: the session is void
         return {}
 
