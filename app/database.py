@@ -107,9 +107,7 @@ class Prepared:
         return form
 
     def _run(self, params: Mapping[str, Any]):
-        from app.extensions import db
-
-        connection = db.session.connection()
+        connection = _session_connection()
         form = self._form(connection.dialect)
         return form, form.run(connection, params)
 
@@ -139,6 +137,31 @@ class Prepared:
             return cursor.rowcount
         finally:
             cursor.close()
+
+
+def _session_connection() -> Connection:
+    """The ORM session's connection in its transaction (begun if none is): asked of the
+    session once per transaction, since each asking costs as much as a small statement."""
+    from app.extensions import db
+
+    session = db.session()
+    transaction = session.get_transaction()
+    kept = session.info.get(_KEPT_CONNECTION)
+    if (
+        kept is not None
+        and transaction is not None
+        and kept[0] is transaction
+        and transaction.is_active
+    ):
+        connection = kept[1]
+        if not (connection.closed or connection.invalidated):
+            return connection
+    connection = session.connection()
+    session.info[_KEPT_CONNECTION] = (session.get_transaction(), connection)
+    return connection
+
+
+_KEPT_CONNECTION = "prepared: the transaction's connection"
 
 
 def _refuse_what_it_cannot_run(compiled) -> None:

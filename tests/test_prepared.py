@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Integer, String, bindparam, event, func, insert, literal, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 
 from app.database import Prepared
 from app.extensions import db
@@ -61,6 +61,21 @@ def test_it_runs_in_the_orm_sessions_transaction(app):
         db.session.commit()
         db.session.remove()
         assert count.scalar() == 1
+
+
+def test_a_failed_transaction_must_be_rolled_back_first(app):
+    """As with SQLAlchemy's own statements: after a failed flush, nothing runs in that
+    transaction until it is rolled back."""
+    count = Prepared(select(func.count()).select_from(_audit))
+    with app.app_context():
+        assert count.scalar() == 0  # the transaction's connection, now known
+        db.session.add(AuditEvent(kind=None, tenant="mosreg"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        with pytest.raises(PendingRollbackError):
+            count.scalar()
+        db.session.rollback()
+        assert count.scalar() == 0
 
 
 def test_statement_listeners_see_every_statement(app):
