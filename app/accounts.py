@@ -36,6 +36,8 @@ def contact_key(kind: str, value: str | None) -> str | None:
 # The signed-in account, read on every request of a session: its columns in a statement
 # prepared once, rather than the ORM's get (five times the cost, most of it making the object).
 _USER_FIELDS = [(attribute.key, attribute.columns[0]) for attribute in inspect(User).column_attrs]
+_USER_KEYS = [key for key, _column in _USER_FIELDS]
+_USERS = inspect(User).class_manager
 _USER_ROW = Prepared(
     select(*(column for _key, column in _USER_FIELDS)).where(User.__table__.c.id == bindparam("id"))
 )
@@ -52,7 +54,10 @@ def signed_in_user(user_id: int) -> User | None:
     row = _USER_ROW.first({"id": user_id})
     if row is None:
         return None
-    user = User(**{key: value for (key, _column), value in zip(_USER_FIELDS, row, strict=True)})
+    # Made as the ORM's loading makes an object: its state, then its values set without
+    # events (the constructor would record each as a change, to be forgotten at once).
+    user = _USERS.new_instance()
+    vars(user).update(zip(_USER_KEYS, row, strict=True))
     make_transient_to_detached(user)  # as if loaded: no history, an identity
     session.add(user)
     return user
