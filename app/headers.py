@@ -73,3 +73,17 @@ def page_headers(https: bool, tenant=None) -> dict[str, str]:
         headers["Strict-Transport-Security"] = HSTS
     _MADE[key] = (config, headers)
     return headers
+
+
+def vary(headers, *names: str) -> None:
+    """Add ``names`` to a response's ``Vary`` (``response.headers``), each once whatever its
+    case. Werkzeug's ``response.vary`` parses the header into a set and writes it back at
+    each change; every page adds two or three names."""
+    current = headers.get("Vary")
+    if not current:
+        headers["Vary"] = ", ".join(dict.fromkeys(names))
+        return
+    present = {name.strip().lower() for name in current.split(",")}
+    missing = [name for name in dict.fromkeys(names) if name.lower() not in present]
+    if missing:
+        headers["Vary"] = ", ".join([current, *missing])

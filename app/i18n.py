@@ -271,13 +271,6 @@ def switch_links(back: str | None = None) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _vary(response):
-    """A page's words depend on the cookie and on ``Accept-Language``: say so to any cache."""
-    if response.mimetype == "text/html":
-        response.vary.update(("Accept-Language", "Cookie"))
-    return response
-
-
 def init_app(app: Flask, translation_dirs: Iterable[str] = ("translations",)) -> None:
     app.extensions["i18n_catalogues"] = {}  # by language code: translations()
     Babel(
@@ -297,7 +290,6 @@ def init_app(app: Flask, translation_dirs: Iterable[str] = ("translations",)) ->
         pgettext=_template_pgettext, npgettext=_template_npgettext,
     )  # fmt: skip
     app.register_blueprint(bp)
-    app.after_request(_vary)
 
     @app.context_processor
     def _language():

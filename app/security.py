@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import audit
 from app.errors import render_error
-from app.headers import page_headers
+from app.headers import page_headers, vary
 from app.i18n import gettext as _
 
 
@@ -19,16 +19,24 @@ def _set_headers(https: bool):
     def set_headers(response: Response) -> Response:
         from app.signin import current_access
 
-        present = {name.lower() for name in response.headers.keys()}  # noqa: SIM118  a multidict
-        response.headers.extend(
+        headers = response.headers
+        present = {name.lower() for name in headers.keys()}  # noqa: SIM118  a multidict
+        headers.extend(
             (name, value)
             for name, value in page_headers(https, g.get("tenant")).items()
             if name.lower() not in present
         )
+        # A page's words follow the language cookie and Accept-Language, its look the
+        # low-vision cookie: no shared cache may give one visitor's version to another.
+        if response.mimetype == "text/html":
+            vary(headers, "Accept-Language", "Cookie")
         # Pages for a signed-in (or half signed-in) person carry personal data: never cached.
         if request.endpoint != "static" and (session.get("_user_id") or current_access()):
-            response.cache_control.no_store = True
-            response.cache_control.public = False
+            if "cache-control" in present:
+                response.cache_control.no_store = True
+                response.cache_control.public = False
+            else:
+                headers["Cache-Control"] = "no-store"
         return response
 
     return set_headers

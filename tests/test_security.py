@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask import abort, jsonify, request
+from flask import Response, abort, jsonify, request, session
 from sqlalchemy import select
+from werkzeug.datastructures import Headers
 
 from app import create_app
 from app.extensions import db
+from app.headers import vary
 from app.models import AuditEvent
 from app.settings import SettingsError
 from tests.conftest import test_environ
@@ -264,3 +266,30 @@ def test_no_route_takes_an_id_a_row_cannot_have(app):
                 assert not found, path
         checked += 1
     assert checked >= 15
+
+
+def test_vary_names_each_header_once_whatever_its_case():
+    headers = Headers()
+    vary(headers, "Accept-Language", "Cookie", "Cookie")
+    assert headers["Vary"] == "Accept-Language, Cookie"
+    vary(headers, "cookie", "HX-Request")
+    assert headers["Vary"] == "Accept-Language, Cookie, HX-Request"
+    vary(headers, "hx-request")
+    assert headers.getlist("Vary") == ["Accept-Language, Cookie, HX-Request"]
+
+
+def test_a_signed_in_page_is_never_stored_and_says_what_it_varies_by(region_client):
+    client = region_client("mosreg")
+    page = client.get("/login")
+    assert page.headers["Vary"] == "Accept-Language, Cookie"
+    assert "no-store" not in page.headers.get("Cache-Control", "")
+    # A view's own Cache-Control is kept, and made no-store, for a signed-in person.
+    app = client.application
+    with app.test_request_context("/", headers={"Host": "mosreg.localhost"}):
+        session["_user_id"] = "1"
+        own = Response("x", mimetype="text/html", headers={"Cache-Control": "max-age=60"})
+        plain = Response("x", mimetype="text/html")
+        for response in (own, plain):
+            app.process_response(response)
+        assert own.cache_control.no_store and own.cache_control.max_age == 60
+        assert plain.headers["Cache-Control"] == "no-store"
