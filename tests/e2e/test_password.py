@@ -112,8 +112,11 @@ def test_login_limit_then_it_lapses(browser):
     with time_machine.travel(0, tick=True) as clock:
         clock.move_to("2030-02-01 10:00")
         b = browser("mosreg")
+        # The limited form says what is left of its limit; a page without limits says nothing.
+        assert "X-RateLimit-Remaining" not in b.get("/login/password").headers
         for _ in range(5):
-            assert password_login(b, LOGIN, "wrong-password").status_code == 200
+            page = password_login(b, LOGIN, "wrong-password")
+            assert page.status_code == 200 and "X-RateLimit-Remaining" in page.headers
         page = password_login(b, LOGIN, INITIAL)
         assert page.status_code == 429
         assert "Слишком много попыток" in page.text
