@@ -223,8 +223,8 @@ class _Form:
             for listener in connection.dispatch.after_cursor_execute:
                 listener(connection, cursor, sql, values, None, False)
         except self.dialect.loaded_dbapi.Error as error:
-            cursor.close()
             gone = self.dialect.is_disconnect(error, fairy.dbapi_connection, cursor)
+            cursor.close()
             if gone:
                 connection.invalidate(error)
             raise DBAPIError.instance(sql, values, error, self.dialect.loaded_dbapi.Error,
@@ -237,8 +237,8 @@ class _Form:
 
     def rows(self, cursor, rows: Iterable[tuple]) -> list[tuple]:
         out = self.out
-        if out is None:
-            described = [entry[1] for entry in cursor.description or ()]
+        if out is None:  # a text statement has no columns to say its types: taken as they come
+            described = [entry[1] for entry in cursor.description or ()] if self.types else []
             out = [kind.result_processor(self.dialect, code)
                    for kind, code in zip(self.types, described, strict=True)]  # fmt: skip
             out = self.out = out if any(out) else []

@@ -48,6 +48,7 @@ def test_a_statements_own_values_are_bound(app):
                            literal("Да, ") + bindparam("s", type_=String))  # fmt: skip
         assert Prepared(statement).first({"n": 5, "s": "верно"}) == (12, "Да, верно")
         assert Prepared(select(func.count()).select_from(_audit)).scalar() == 0
+        assert Prepared(text("SELECT :a + 1").bindparams(a=1)).scalar() == 2  # untyped text
 
 
 def test_it_runs_in_the_orm_sessions_transaction(app):
