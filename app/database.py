@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Table, TextClause, bindparam, event, text
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.expression import Executable
 
 # Seconds a writer waits for another worker's transaction before giving up.
@@ -86,17 +87,20 @@ class Prepared:
     - the values go through the columns' own types (a JSON column is written and read as
       JSON, a date as SQLite stores it), and an INSERT fills in the columns' Python-side
       defaults, as SQLAlchemy would;
-    - listeners of ``before_cursor_execute`` and ``after_cursor_execute`` see every statement
-      (the tests that count a page's statements count these too);
-    - a driver's error is raised as SQLAlchemy's (``DBAPIError``), and a connection the
-      database dropped is invalidated so that the pool replaces it.
+    - a driver's error is raised as SQLAlchemy's (``DBAPIError``), a value that cannot be
+      bound as ``StatementError``, and a connection the database dropped (or a worker stopped
+      in the middle of a statement) is invalidated so that the pool replaces it;
+    - when anything listens to the connection's statements (the tests that count a page's
+      statements, ``SQLALCHEMY_RECORD_QUERIES``, a tracer), the statement runs through
+      SQLAlchemy's own execution instead, so that the listeners get all they expect.
 
     What it does not do: parameters that expand (``IN`` lists) or are rendered into the SQL,
-    which would need compiling per call (refused when the statement is prepared), and SQL
-    echo (``SQLALCHEMY_ECHO`` does not show these statements)."""
+    which would need compiling per call (refused when the statement is prepared); defaults
+    that read the execution context; SQL echo (``SQLALCHEMY_ECHO`` does not show these)."""
 
     def __init__(self, statement: Executable):
         self.statement = statement
+        # A form holds no reference to its dialect: it goes with the engine it came from.
         self._forms: weakref.WeakKeyDictionary[Dialect, _Form] = weakref.WeakKeyDictionary()
         _refuse_what_it_cannot_run(statement.compile())  # now, not on the first request
 
@@ -106,25 +110,28 @@ class Prepared:
             form = self._forms[dialect] = _Form(self.statement, dialect)
         return form
 
-    def _run(self, params: Mapping[str, Any]):
+    def _rows(self, params: Mapping[str, Any], first: bool):
         connection = _session_connection()
-        form = self._form(connection.dialect)
-        return form, form.run(connection, params)
+        if _listened(connection):
+            result = connection.execute(self.statement, params)
+            rows = [result.first()] if first else result.all()
+            return [None if row is None else tuple(row) for row in rows]
+        dialect = connection.dialect
+        form = self._form(dialect)
+        cursor = form.run(connection, params)
+        try:
+            rows = [cursor.fetchone()] if first else cursor.fetchall()
+            if first and rows[0] is None:
+                return [None]
+            return form.rows(dialect, cursor, rows)
+        finally:
+            _close(cursor)
 
     def all(self, params: Mapping[str, Any] = {}) -> list[tuple]:
-        form, cursor = self._run(params)
-        try:
-            return form.rows(cursor, cursor.fetchall())
-        finally:
-            cursor.close()
+        return self._rows(params, first=False)
 
     def first(self, params: Mapping[str, Any] = {}) -> tuple | None:
-        form, cursor = self._run(params)
-        try:
-            row = cursor.fetchone()
-            return None if row is None else form.rows(cursor, (row,))[0]
-        finally:
-            cursor.close()
+        return self._rows(params, first=True)[0]
 
     def scalar(self, params: Mapping[str, Any] = {}) -> Any:
         row = self.first(params)
@@ -132,10 +139,25 @@ class Prepared:
 
     def execute(self, params: Mapping[str, Any] = {}) -> int:
         """A statement that returns no rows; the number of rows it changed."""
-        _form, cursor = self._run(params)
+        connection = _session_connection()
+        if _listened(connection):
+            return connection.execute(self.statement, params).rowcount
+        cursor = self._form(connection.dialect).run(connection, params)
         try:
             return cursor.rowcount
         finally:
+            _close(cursor)
+
+
+def _listened(connection: Connection) -> bool:
+    dispatch = connection.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+
+def _close(cursor) -> None:
+    """A cursor closed without raising: its connection may be gone already."""
+    if cursor is not None:
+        with contextlib.suppress(Exception):
             cursor.close()
 
 
@@ -198,7 +220,6 @@ class _Form:
         # The conversions of the results, found at the first run: some depend on the type the
         # database says a column has (PostgreSQL's numbers).
         self.out: list | None = None
-        self.dialect = dialect
 
     def values(self, params: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
         values = {**self.constants, **params}
@@ -212,34 +233,38 @@ class _Form:
         return values if self.names is None else [values[name] for name in self.names]
 
     def run(self, connection: Connection, params: Mapping[str, Any]):
-        sql, values = self.sql, self.values(params)
-        fairy = connection.connection
-        cursor = fairy.cursor()
+        """The statement executed on ``connection``'s driver connection: its cursor."""
+        dialect = connection.dialect
         try:
-            before = connection.dispatch.before_cursor_execute
-            for listener in before:
-                sql, values = listener(connection, cursor, sql, values, None, False)
-            cursor.execute(sql, values)
-            for listener in connection.dispatch.after_cursor_execute:
-                listener(connection, cursor, sql, values, None, False)
-        except self.dialect.loaded_dbapi.Error as error:
-            gone = self.dialect.is_disconnect(error, fairy.dbapi_connection, cursor)
-            cursor.close()
+            values = self.values(params)
+        except Exception as error:  # a value missing, or one its type cannot take
+            raise StatementError(f"({type(error).__name__}) {error}", self.sql, params,
+                                 error) from error  # fmt: skip
+        fairy = connection.connection
+        cursor = None
+        try:
+            cursor = fairy.cursor()
+            cursor.execute(self.sql, values)
+        except dialect.loaded_dbapi.Error as error:
+            gone = dialect.is_disconnect(error, fairy.dbapi_connection, cursor)
+            _close(cursor)
             if gone:
                 connection.invalidate(error)
-            raise DBAPIError.instance(sql, values, error, self.dialect.loaded_dbapi.Error,
+            raise DBAPIError.instance(self.sql, values, error, dialect.loaded_dbapi.Error,
                                       connection_invalidated=gone,
-                                      dialect=self.dialect) from error  # fmt: skip
-        except BaseException:
-            cursor.close()
+                                      dialect=dialect) from error  # fmt: skip
+        except BaseException as error:
+            _close(cursor)
+            if not isinstance(error, Exception):  # stopped mid-statement: the protocol is
+                connection.invalidate(error)  # in an unknown state
             raise
         return cursor
 
-    def rows(self, cursor, rows: Iterable[tuple]) -> list[tuple]:
+    def rows(self, dialect: Dialect, cursor, rows: Iterable[tuple]) -> list[tuple]:
         out = self.out
         if out is None:  # a text statement has no columns to say its types: taken as they come
             described = [entry[1] for entry in cursor.description or ()] if self.types else []
-            out = [kind.result_processor(self.dialect, code)
+            out = [kind.result_processor(dialect, code)
                    for kind, code in zip(self.types, described, strict=True)]  # fmt: skip
             out = self.out = out if any(out) else []
         if not out:

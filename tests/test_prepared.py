@@ -5,11 +5,13 @@ and PostgreSQL in CI."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Integer, String, bindparam, event, func, insert, literal, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError, StatementError
 
 from app.database import Prepared
 from app.extensions import db
@@ -79,12 +81,15 @@ def test_a_failed_transaction_must_be_rolled_back_first(app):
         assert count.scalar() == 0
 
 
-def test_statement_listeners_see_every_statement(app):
+def test_statement_listeners_see_every_statement_with_its_context(app):
+    """Listened to (counted by a test, recorded, traced), a statement runs through
+    SQLAlchemy's own execution: the listeners get its execution context too."""
     seen: list[str] = []
     with app.app_context():
         engine = db.engine
 
-        def note(_connection, _cursor, statement, *_rest):
+        def note(_connection, _cursor, statement, _parameters, context, _many):
+            context.noted = True  # what Flask-SQLAlchemy's query recording does
             seen.append(statement)
 
         event.listen(engine, "before_cursor_execute", note)
@@ -102,8 +107,10 @@ def test_a_drivers_error_is_sqlalchemys_and_the_session_goes_on(app):
         with pytest.raises(IntegrityError):  # kind may not be NULL
             _WRITE.execute({"kind": None, "tenant": "mosreg", "detail": {}})
         db.session.rollback()
-        with pytest.raises(KeyError, match="kind"):
+        with pytest.raises(StatementError, match="kind"):  # a value missing
             _WRITE.execute({"tenant": "mosreg", "detail": {}})
+        with pytest.raises(StatementError, match="serializable"):  # one JSON cannot take
+            _WRITE.execute({"kind": "odd", "tenant": "mosreg", "detail": {"x": object()}})
         db.session.rollback()
         _WRITE.execute({"kind": "after", "tenant": "mosreg", "detail": {}})
         db.session.commit()
@@ -153,3 +160,15 @@ def test_a_dropped_connection_is_invalidated_and_replaced(app):
         assert raised.value.connection_invalidated
         db.session.rollback()
         assert backend.scalar() != pid
+
+
+def test_a_forgotten_database_takes_its_forms_with_it():
+    """Forms are kept per dialect, weakly: an engine dropped (a test's app) leaves nothing."""
+    statements = [Prepared(_READ), Prepared(insert(_audit).values(_WRITTEN).inline())]
+    dialect = sqlite.dialect()
+    read, write = (statement._form(dialect) for statement in statements)
+    assert read.types and write.in_  # with the conversions of JSON and of dates
+    assert [len(statement._forms) for statement in statements] == [1, 1]
+    del dialect, read, write
+    gc.collect()
+    assert [len(statement._forms) for statement in statements] == [0, 0]
