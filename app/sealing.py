@@ -55,14 +55,13 @@ def unseal_cached(token: str) -> Any:
     the whole token. A token is authenticated as a whole, so one found there was verified
     under this app's key; each call returns a new object, so no caller changes another's."""
     app = current_app._get_current_object()
-    decrypt = app.extensions.get("sealing_opened")
-    if decrypt is None:
-        fernet = _fernet()
+    fernet = _fernet()
+    kept = app.extensions.get("sealing_opened")
+    if kept is None or kept[0] is not fernet:  # first use, or the key was replaced
         # Only values that opened are kept: a forged or foreign token raises every time.
-        decrypt = app.extensions["sealing_opened"] = functools.lru_cache(OPENED_KEPT)(
-            lambda text: fernet.decrypt(text.encode())
-        )
-    return json.loads(decrypt(token))
+        decrypt = functools.lru_cache(OPENED_KEPT)(lambda text: fernet.decrypt(text.encode()))
+        kept = app.extensions["sealing_opened"] = (fernet, decrypt)
+    return json.loads(kept[1](token))
 
 
 class Sealed(TypeDecorator):

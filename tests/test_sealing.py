@@ -42,3 +42,13 @@ def test_a_value_kept_under_one_key_does_not_open_under_another(database_uri):
         assert unseal_cached(token) == VALUE
     with other.app_context(), pytest.raises(InvalidToken):
         unseal_cached(token)
+
+
+def test_a_replaced_key_forgets_what_the_old_one_opened(app):
+    with app.app_context():
+        token = seal(VALUE)
+        assert unseal_cached(token) == VALUE
+        app.extensions["sealing"] = Fernet(Fernet.generate_key())  # as a key rotation test does
+        with pytest.raises(InvalidToken):
+            unseal_cached(token)
+        assert unseal_cached(seal(VALUE)) == VALUE
