@@ -149,6 +149,10 @@ class Prepared:
             _close(cursor)
 
 
+def _unbound(error: Exception, sql: str, params) -> StatementError:
+    return StatementError(f"({type(error).__name__}) {error}", sql, params, error)
+
+
 def _listened(connection: Connection) -> bool:
     dispatch = connection.dispatch
     return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
@@ -238,8 +242,7 @@ class _Form:
         try:
             values = self.values(params)
         except Exception as error:  # a value missing, or one its type cannot take
-            raise StatementError(f"({type(error).__name__}) {error}", self.sql, params,
-                                 error) from error  # fmt: skip
+            raise _unbound(error, self.sql, params) from error
         fairy = connection.connection
         cursor = None
         try:
@@ -253,6 +256,9 @@ class _Form:
             raise DBAPIError.instance(self.sql, values, error, dialect.loaded_dbapi.Error,
                                       connection_invalidated=gone,
                                       dialect=dialect) from error  # fmt: skip
+        except Exception as error:  # a value the driver could not send (psycopg dumps JSON)
+            _close(cursor)
+            raise _unbound(error, self.sql, values) from error
         except BaseException as error:
             _close(cursor)
             if not isinstance(error, Exception):  # stopped mid-statement: the protocol is
