@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.expression import Executable
 
+from app.extensions import db
+
 # Seconds a writer waits for another worker's transaction before giving up.
 BUSY_TIMEOUT_SECONDS = 5
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")
@@ -168,8 +170,6 @@ def _close(cursor) -> None:
 def _session_connection() -> Connection:
     """The ORM session's connection in its transaction (begun if none is): asked of the
     session once per transaction, since each asking costs as much as a small statement."""
-    from app.extensions import db
-
     session = db.session()
     transaction = session.get_transaction()
     kept = session.info.get(_KEPT_CONNECTION)
