@@ -63,9 +63,10 @@ def _limit_headers_where_limited(app: Flask) -> None:
     answer says so) has something to do only where a view's limits were checked: elsewhere
     it is not run (its lookups were a twentieth of a kept page's time)."""
     funcs = app.after_request_funcs[None]
-    index, inject = next(
-        (i, f) for i, f in enumerate(funcs) if getattr(f, "args", ()) == (limiter,)
-    )
+    found = [(i, f) for i, f in enumerate(funcs) if getattr(f, "args", ()) == (limiter,)]
+    if len(found) != 1:  # another Flask-Limiter than the one pinned: say so at start-up
+        raise RuntimeError("Flask-Limiter's after-request hook was not found where expected")
+    [(index, inject)] = found
 
     def limit_headers(response):
         context = limiter.context
