@@ -87,8 +87,18 @@ def _development_secret(instance_path: Path) -> str:
     """A per-checkout key, kept so that every demo worker and restart shares it."""
     path = instance_path / "dev-secret-key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        # Written whole beside it and linked into place, which fails where the key exists
+        # already: of two processes starting at once, both end up with the first one's key.
+        instance_path.mkdir(parents=True, exist_ok=True)  # a fresh checkout has none
+        draft = instance_path / f".dev-secret-key.{os.getpid()}"
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from app.settings import PROJECT_ROOT, SettingsError, secret
+from app.settings import PROJECT_ROOT, SettingsError, from_environ, secret
 
 
 def flask(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -99,3 +99,27 @@ def test_the_built_app_is_frozen_and_the_collector_left_on(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_the_development_key_is_made_where_a_checkout_has_no_instance_folder(tmp_path):
+    instance = tmp_path / "fresh" / "instance"
+    first = from_environ({"PORTAL_ENV": "development"}, instance)["SECRET_KEY"]
+    assert len(first) == 64 and (instance / "dev-secret-key").stat().st_mode & 0o777 == 0o600
+    assert from_environ({"PORTAL_ENV": "development"}, instance)["SECRET_KEY"] == first
+    assert [path.name for path in instance.iterdir()] == ["dev-secret-key"]
+
+
+def test_processes_starting_at_once_share_one_development_key(tmp_path):
+    """`make demo` starts the portal's and the emulator's masters together."""
+    script = (
+        "import sys; from pathlib import Path; from app.settings import from_environ; "
+        "print(from_environ({'PORTAL_ENV': 'development'}, Path(sys.argv[1]))['SECRET_KEY'])"
+    )
+    instance = tmp_path / "instance"
+    command = [sys.executable, "-c", script, str(instance)]
+    processes = [
+        subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603
+        for _ in range(6)
+    ]
+    keys = {process.communicate(timeout=60)[0].strip() for process in processes}
+    assert len(keys) == 1 and keys == {(instance / "dev-secret-key").read_text()}
