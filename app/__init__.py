@@ -109,6 +109,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     app.teardown_appcontext(_let_a_lost_connection_go)  # runs before Flask-SQLAlchemy's own
     migrate.init_app(app, db, directory=str(settings.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    security.keep_csrf_tokens(app)
     htmx.init_app(app)
     health.init_app(app)
     sessions.init_app(app)

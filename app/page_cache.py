@@ -38,11 +38,11 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, g, render_template, request, session
 from flask.globals import request_ctx
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from app import i18n
 from app.blueprints.portal import vision
+from app.security import csrf_token
 
 # Pages kept per worker: a region's few pages in each language and look, and room for the
 # addresses with a query (?next=…); a flood of distinct queries only pushes out the oldest.
@@ -182,7 +182,7 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
     back = urlencode({"next": vision.here()}, safe=_QUERY_SAFE).removeprefix("next=")
     values = {
         _MARKERS["content"]: escape(content),  # as it is if it is Markup, as the template does
-        _MARKERS["csrf"]: escape(generate_csrf()),
+        _MARKERS["csrf"]: escape(csrf_token()),
         _MARKERS["name"]: escape(current_user.display_name),
         _MARKERS["unread"]: escape(unread),
         _MARKERS["next"]: escape(back),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 from flask import Response, abort, jsonify, request, session
+from itsdangerous import TimestampSigner
 from sqlalchemy import select
 from werkzeug.datastructures import Headers
 
@@ -141,6 +143,47 @@ def test_a_token_from_another_region_is_refused(app_with_probes, region_client):
     token = page.split('hx-headers=\'{"X-CSRFToken": "', 1)[1].split('"', 1)[0]
     _page_of_a_kept_session(mosreg)
     assert mosreg.post("/_probe/echo", headers={"X-CSRFToken": token}).status_code == 400
+
+
+def _header_token(page: str) -> str:
+    return page.split('hx-headers=\'{"X-CSRFToken": "', 1)[1].split('"', 1)[0]
+
+
+@pytest.fixture
+def ticking_signer(monkeypatch):
+    """Every signature a second later than the one before: a token signed anew differs."""
+    clock = itertools.count(1_800_000_000)
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: next(clock))
+
+
+def test_a_session_s_token_is_signed_once_per_worker_and_still_accepted(
+    app_with_probes, region_client, ticking_signer
+):
+    client = region_client("kaluga")
+    first = _header_token(_page_of_a_kept_session(client))
+    assert _header_token(client.get("/login").get_data(as_text=True)) == first
+    assert client.post("/_probe/echo", headers={"X-CSRFToken": first}).status_code == 200
+    # Another session's secret is signed for it, and its token is no key to the first.
+    other = region_client("kaluga")
+    theirs = _header_token(_page_of_a_kept_session(other))
+    assert theirs != first
+    assert client.post("/_probe/echo", headers={"X-CSRFToken": theirs}).status_code == 400
+    # Another signing key signs again; the token it gives is the one accepted.
+    app_with_probes.config["WTF_CSRF_SECRET_KEY"] = "another-csrf-key-" + "k" * 32
+    again = _header_token(client.get("/login").get_data(as_text=True))
+    assert again != first
+    assert client.post("/_probe/echo", headers={"X-CSRFToken": again}).status_code == 200
+    assert client.post("/_probe/echo", headers={"X-CSRFToken": first}).status_code == 400
+
+
+def test_with_a_time_limit_every_page_signs_its_own_token(
+    app_with_probes, region_client, ticking_signer
+):
+    app_with_probes.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    client = region_client("kaluga")
+    first = _header_token(_page_of_a_kept_session(client))
+    assert _header_token(client.get("/login").get_data(as_text=True)) != first
+    assert not app_with_probes.extensions["csrf_signed"]
 
 
 def test_session_cookie_is_hardened_over_https(database_uri):
