@@ -5,10 +5,12 @@ saved, expired by a commit, and the one instance of that account in the session.
 
 from __future__ import annotations
 
+from flask import session
+from flask_login import current_user
 from sqlalchemy import inspect, select
 
 from app.accounts import signed_in_user
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.models import Person, User
 
 
@@ -85,3 +87,21 @@ def test_a_disabled_account_is_nobody_to_the_login_manager(app):
         assert _load_user(str(user_id)) is None
         db.session.execute(User.__table__.update().values(disabled=False))
         assert _load_user(str(user_id)).id == user_id
+
+
+def test_session_protection_off_hashes_no_address_and_on_still_guards(app, monkeypatch):
+    """Flask-Login hashed the client's address and browser on every request even with its
+    session protection off (app/extensions.py); turned on, it still logs out a stranger."""
+    hashed = []
+    monkeypatch.setattr(login_manager, "_session_identifier_generator",
+                        lambda: hashed.append(1) or "this-browser")  # fmt: skip
+    with app.app_context():
+        user_id = _account()
+    for protection, signed_in, hashes in ((None, True, 0), ("strong", False, 1)):
+        app.config["SESSION_PROTECTION"] = protection
+        hashed.clear()
+        with app.test_request_context("/", headers={"Host": "mosreg.localhost"}):
+            app.preprocess_request()  # the region's host bound
+            session.update({"_user_id": str(user_id), "_fresh": True, "_id": "another-browser"})
+            assert current_user.is_authenticated is signed_in
+            assert len(hashed) == hashes
