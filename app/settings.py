@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -83,23 +85,52 @@ def database_url(url: str) -> str:
     return url
 
 
+SECRET_KEY_MIN_LENGTH = 32
+DEVELOPMENT_KEY_LENGTH = 64  # hexadecimal digits
+
+
 def _development_secret(instance_path: Path) -> str:
-    """A per-checkout key, kept so that every demo worker and restart shares it."""
+    """A per-checkout key, kept so that every demo worker and restart shares it. Of processes
+    starting at once (`make demo` starts the portal's and the emulator's together), the first
+    to put its key in place wins and the others read it."""
     path = instance_path / "dev-secret-key"
     if not path.exists():
-        # Written whole beside it and linked into place, which fails where the key exists
-        # already: of two processes starting at once, both end up with the first one's key.
         instance_path.mkdir(parents=True, exist_ok=True)  # a fresh checkout has none
-        draft = instance_path / f".dev-secret-key.{os.getpid()}"
-        draft.write_text(secrets.token_hex(32))
-        draft.chmod(0o600)
+        _put_new_key(path)
+    for _ in range(50):  # a writer without hard links may not have written it yet
+        key = path.read_text().strip()
+        if len(key) >= SECRET_KEY_MIN_LENGTH:
+            return key
+        time.sleep(0.1)
+    raise SettingsError(
+        f"{path} holds no key of {SECRET_KEY_MIN_LENGTH} characters or more: delete it, "
+        "and a new one is made at the next start"
+    )
+
+
+def _put_new_key(path: Path) -> None:
+    """A new key at ``path`` unless one is there: written whole under a name of its own (its
+    owner's alone from the start) and linked into place, which fails where a key exists."""
+    key = secrets.token_hex(DEVELOPMENT_KEY_LENGTH // 2)
+    handle, draft = tempfile.mkstemp(dir=path.parent, prefix=".dev-secret-key.")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(key)
         try:
             os.link(draft, path)
+            return
         except FileExistsError:
+            return
+        except OSError:  # a file system without hard links
             pass
-        finally:
-            draft.unlink()
-    return path.read_text().strip()
+    finally:
+        Path(draft).unlink(missing_ok=True)
+    try:  # created only if absent, then written (readers wait for it)
+        created = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(created, "w") as file:
+        file.write(key)
 
 
 def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
@@ -113,8 +144,8 @@ def from_environ(environ: Mapping[str, str], instance_path: Path) -> dict[str, A
         if not development:
             raise SettingsError("SECRET_KEY must be set outside development (PORTAL_ENV)")
         secret_key = _development_secret(instance_path)
-    elif len(secret_key) < 32:
-        raise SettingsError("SECRET_KEY must be at least 32 characters")
+    elif len(secret_key) < SECRET_KEY_MIN_LENGTH:
+        raise SettingsError(f"SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters")
 
     data_key = secret(environ, "DATA_ENCRYPTION_KEY") or None
     if data_key:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
+from app import settings
 from app.settings import PROJECT_ROOT, SettingsError, from_environ, secret
 
 
@@ -110,16 +112,57 @@ def test_the_development_key_is_made_where_a_checkout_has_no_instance_folder(tmp
 
 
 def test_processes_starting_at_once_share_one_development_key(tmp_path):
-    """`make demo` starts the portal's and the emulator's masters together."""
+    """`make demo` starts the portal's and the emulator's masters together. Each process
+    imports first and then waits for the same moment, so that they really race."""
     script = (
-        "import sys; from pathlib import Path; from app.settings import from_environ; "
+        "import sys, time; from pathlib import Path; from app.settings import from_environ\n"
+        "go = Path(sys.argv[2])\n"
+        "while not go.exists(): time.sleep(0.001)\n"
         "print(from_environ({'PORTAL_ENV': 'development'}, Path(sys.argv[1]))['SECRET_KEY'])"
     )
+    for trial in range(3):
+        instance, go = tmp_path / f"instance-{trial}", tmp_path / f"go-{trial}"
+        command = [sys.executable, "-c", script, str(instance), str(go)]
+        processes = [
+            subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603
+            for _ in range(6)
+        ]
+        time.sleep(2)  # all of them imported and waiting
+        go.touch()
+        keys = {process.communicate(timeout=60)[0].strip() for process in processes}
+        assert len(keys) == 1 and keys == {(instance / "dev-secret-key").read_text()}
+        assert [path.name for path in instance.iterdir()] == ["dev-secret-key"]
+
+
+def test_the_development_key_without_hard_links(tmp_path, monkeypatch):
+    """Some file systems (vfat, some shared folders) refuse a hard link: the key is then made
+    in place, its owner's alone."""
+
+    def refused(*args):
+        raise PermissionError("no hard links here")
+
+    monkeypatch.setattr(os, "link", refused)
     instance = tmp_path / "instance"
-    command = [sys.executable, "-c", script, str(instance)]
-    processes = [
-        subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603
-        for _ in range(6)
-    ]
-    keys = {process.communicate(timeout=60)[0].strip() for process in processes}
-    assert len(keys) == 1 and keys == {(instance / "dev-secret-key").read_text()}
+    key = from_environ({"PORTAL_ENV": "development"}, instance)["SECRET_KEY"]
+    assert len(key) == 64 and (instance / "dev-secret-key").stat().st_mode & 0o777 == 0o600
+    assert from_environ({"PORTAL_ENV": "development"}, instance)["SECRET_KEY"] == key
+    assert [path.name for path in instance.iterdir()] == ["dev-secret-key"]
+
+
+def test_an_empty_development_key_stops_the_start_with_a_sentence(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings.time, "sleep", lambda seconds: None)
+    (tmp_path / "dev-secret-key").write_text("short\n")
+    with pytest.raises(SettingsError, match="holds no key of 32 characters or more: delete it"):
+        from_environ({"PORTAL_ENV": "development"}, tmp_path)
+
+
+def test_a_key_put_in_place_by_another_process_is_the_one_kept(tmp_path, monkeypatch):
+    """The race made certain: another process's key appears after this one looked for it."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    theirs = "a" * 64
+    (instance / "dev-secret-key").write_text(theirs)
+    monkeypatch.setattr(settings.Path, "exists", lambda self: False)
+    assert from_environ({"PORTAL_ENV": "development"}, instance)["SECRET_KEY"] == theirs
+    monkeypatch.undo()
+    assert [path.name for path in instance.iterdir()] == ["dev-secret-key"]
