@@ -174,7 +174,7 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
             language_links=lambda: i18n.switch_links(back=mark["next"]),
             **context,
         )
-        token = g.get("csrf_token")
+        token = g.get(current_app.config["WTF_CSRF_FIELD_NAME"])
         if token and token in page:  # something wrote the real token: the page is the person's
             return render_template(template, **{slot: content}, **context)
         pieces = tuple(_BETWEEN_MARKERS.split(page))

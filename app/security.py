@@ -70,17 +70,21 @@ def csrf_token() -> str:
     config = current_app.config
     name = config["WTF_CSRF_FIELD_NAME"]
     secret = session.get(name)
-    if name in g or not isinstance(secret, str) or config["WTF_CSRF_TIME_LIMIT"]:
+    limited = config["WTF_CSRF_TIME_LIMIT"] is not None
+    if name in g or not isinstance(secret, str) or limited:
         return generate_csrf()
     kept: OrderedDict[tuple, str] = current_app.extensions["csrf_signed"]
-    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, secret)
+    # The key Flask-WTF signs with, read as it reads it.
+    key = (config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key), secret)
     token = kept.get(key)
     if token is None:
         token = kept[key] = generate_csrf()
         if len(kept) > SIGNED_TOKENS_KEPT:
             kept.popitem(last=False)
     else:
-        setattr(g, name, token)  # where Flask-WTF's forms look for this request's token
+        # Where Flask-WTF's forms look for the request's token, and the kept frame for a
+        # token written into it (app/page_cache.py).
+        setattr(g, name, token)
     return token
 
 

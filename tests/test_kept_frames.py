@@ -9,8 +9,9 @@ import itertools
 from types import SimpleNamespace
 
 import pytest
-from flask import flash, g, get_flashed_messages, render_template
+from flask import flash, g, get_flashed_messages, render_template, session
 from flask_login import login_user
+from jinja2 import ChoiceLoader, DictLoader
 from markupsafe import Markup
 
 from app import notifications, page_cache, signin
@@ -168,3 +169,24 @@ def test_a_saved_configuration_makes_a_new_frame(app, people, unread, acting_as,
     whole, after = pages(app, "mosreg", user_id, "/diary/", "", "guardian", False)
     assert "Подмосковье, проверка рамки" not in before
     assert "Подмосковье, проверка рамки" in after and after == whole
+
+
+def test_a_frame_that_shows_the_real_token_is_rendered_and_not_kept(app, people, unread, acting_as):
+    """A macro imported without the page's context reaches the real csrf_token(), not the
+    frame's marker, and puts one person's token in the frame: such a page is rendered whole
+    and never kept, whether its token was signed then or kept from an earlier page."""
+    app.jinja_env.loader = ChoiceLoader([DictLoader({
+        "probe/framed.html": '{% import "probe/token.html" as t %}<p>{{ t.token() }}</p>'
+                             "{{ diary_body }}",
+        "probe/token.html": "{% macro token() %}{{ csrf_token() }}{% endmacro %}",
+    }), app.jinja_env.loader])  # fmt: skip
+    user_id = people["mosreg", "Образцова Анна Петровна"]
+    for _ in range(2):  # the token signed, then kept
+        with app.test_request_context("/diary/", headers={"Host": "mosreg.localhost"}):
+            app.preprocess_request()
+            login_user(db.session.get(User, user_id))
+            session["csrf_token"] = "e" * 40
+            page = page_cache.framed("probe/framed.html", "diary_body", CONTENT, shows=("probe",))
+            token = g.csrf_token
+        assert page == f"<p>{token}</p>{CONTENT}"
+    assert not frames(app)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import pytest
-from flask import Response, abort, jsonify, request, session
+from flask import Response, abort, g, jsonify, request, session
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 from werkzeug.datastructures import Headers
 
-from app import create_app
+from app import create_app, security
 from app.extensions import db
 from app.headers import vary
 from app.models import AuditEvent
+from app.security import csrf_token
 from app.settings import SettingsError
 from tests.conftest import test_environ
 
@@ -149,11 +150,23 @@ def _header_token(page: str) -> str:
     return page.split('hx-headers=\'{"X-CSRFToken": "', 1)[1].split('"', 1)[0]
 
 
+class Clock:
+    """itsdangerous's clock: a second later at every reading, so that a token signed anew
+    differs; moved on by hand to age the tokens signed before."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000
+
+    def read(self) -> int:
+        self.now += 1
+        return self.now
+
+
 @pytest.fixture
-def ticking_signer(monkeypatch):
-    """Every signature a second later than the one before: a token signed anew differs."""
-    clock = itertools.count(1_800_000_000)
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: next(clock))
+def ticking_signer(monkeypatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: clock.read())
+    return clock
 
 
 def test_a_session_s_token_is_signed_once_per_worker_and_still_accepted(
@@ -162,6 +175,7 @@ def test_a_session_s_token_is_signed_once_per_worker_and_still_accepted(
     client = region_client("kaluga")
     first = _header_token(_page_of_a_kept_session(client))
     assert _header_token(client.get("/login").get_data(as_text=True)) == first
+    ticking_signer.now += 2 * 24 * 3600  # no time limit: a kept token two days old still opens
     assert client.post("/_probe/echo", headers={"X-CSRFToken": first}).status_code == 200
     # Another session's secret is signed for it, and its token is no key to the first.
     other = region_client("kaluga")
@@ -184,6 +198,32 @@ def test_with_a_time_limit_every_page_signs_its_own_token(
     first = _header_token(_page_of_a_kept_session(client))
     assert _header_token(client.get("/login").get_data(as_text=True)) != first
     assert not app_with_probes.extensions["csrf_signed"]
+
+
+def test_a_kept_token_is_the_request_s_token_for_flask_wtf_too(app, ticking_signer):
+    """The token given is the one Flask-WTF's forms and the kept frame find for the request,
+    whether it was signed now, kept from before, or made first by a form."""
+    secret = {"csrf_token": "b" * 40}
+    with app.test_request_context("/", headers={"Host": "kaluga.localhost"}):
+        session.update(secret)
+        signed = csrf_token()
+        assert g.csrf_token == signed == generate_csrf()
+    with app.test_request_context("/", headers={"Host": "kaluga.localhost"}):
+        session.update(secret)
+        assert csrf_token() == signed and g.csrf_token == signed == generate_csrf()
+    with app.test_request_context("/", headers={"Host": "kaluga.localhost"}):
+        session.update(secret)
+        made = generate_csrf()  # a form's, signed first in this request
+        assert made != signed and csrf_token() == made
+
+
+def test_the_kept_tokens_are_bounded(app, monkeypatch):
+    monkeypatch.setattr(security, "SIGNED_TOKENS_KEPT", 1)
+    for secret in ("c" * 40, "d" * 40):
+        with app.test_request_context("/", headers={"Host": "kaluga.localhost"}):
+            session["csrf_token"] = secret
+            csrf_token()
+    assert [key[1] for key in app.extensions["csrf_signed"]] == ["d" * 40]
 
 
 def test_session_cookie_is_hardened_over_https(database_uri):
