@@ -259,10 +259,9 @@ class _Form:
         except Exception as error:  # a value the driver could not send (psycopg dumps JSON)
             _close(cursor)
             raise _unbound(error, self.sql, values) from error
-        except BaseException as error:
-            _close(cursor)
-            if not isinstance(error, Exception):  # stopped mid-statement: the protocol is
-                connection.invalidate(error)  # in an unknown state
+        except BaseException as error:  # stopped mid-statement: the protocol is in an
+            _close(cursor)  # unknown state
+            connection.invalidate(error)
             raise
         return cursor
 
