@@ -42,7 +42,6 @@ from markupsafe import Markup, escape
 
 from app import i18n
 from app.blueprints.portal import vision
-from app.security import csrf_token
 
 # Pages kept per worker: a region's few pages in each language and look, and room for the
 # addresses with a query (?next=…); a flood of distinct queries only pushes out the oldest.
@@ -55,8 +54,8 @@ Page = TypeVar("Page")
 
 
 class PageCache(Generic[Page]):
-    """A bounded, thread-safe map of rendered pages (or frames: their pieces), the least
-    recently used dropped first."""
+    """A bounded, thread-safe map of rendered pages (or frames: their pieces; or signed CSRF
+    tokens, app/security.py), the least recently used dropped first."""
 
     def __init__(self, size: int = KEPT):
         self.size = size
@@ -153,6 +152,7 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
     if not _signed_in_plainly():
         return render_template(template, **{slot: content}, **context)
     from app.notifications import unread_count
+    from app.security import csrf_token
     from app.signin import current_access
 
     unread, access = unread_count(current_user), current_access()

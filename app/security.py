@@ -5,8 +5,6 @@ Headers (app/headers.py) are set here rather than by Flask-Talisman (unmaintaine
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from flask import Flask, Response, abort, current_app, g, request, session
 from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -15,6 +13,7 @@ from app import audit
 from app.errors import render_error
 from app.headers import page_headers, vary
 from app.i18n import gettext as _
+from app.page_cache import PageCache
 
 
 def _set_headers(https: bool):
@@ -73,14 +72,13 @@ def csrf_token() -> str:
     limited = config["WTF_CSRF_TIME_LIMIT"] is not None
     if name in g or not isinstance(secret, str) or limited:
         return generate_csrf()
-    kept: OrderedDict[tuple, str] = current_app.extensions["csrf_signed"]
+    kept: PageCache[str] = current_app.extensions["csrf_signed"]
     # The key Flask-WTF signs with, read as it reads it.
     key = (config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key), secret)
     token = kept.get(key)
     if token is None:
-        token = kept[key] = generate_csrf()
-        if len(kept) > SIGNED_TOKENS_KEPT:
-            kept.popitem(last=False)
+        token = generate_csrf()
+        kept.put(key, token)
     else:
         # Where Flask-WTF's forms look for the request's token, and the kept frame for a
         # token written into it (app/page_cache.py).
@@ -111,6 +109,6 @@ def init_app(app: Flask) -> None:
 def keep_csrf_tokens(app: Flask) -> None:
     """Templates' ``csrf_token()`` becomes :func:`csrf_token`; after ``CSRFProtect.init_app``,
     whose global and context processor it replaces."""
-    app.extensions["csrf_signed"] = OrderedDict()
+    app.extensions["csrf_signed"] = PageCache(SIGNED_TOKENS_KEPT)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.context_processor(lambda: {"csrf_token": csrf_token})

@@ -217,13 +217,15 @@ def test_a_kept_token_is_the_request_s_token_for_flask_wtf_too(app, ticking_sign
         assert made != signed and csrf_token() == made
 
 
-def test_the_kept_tokens_are_bounded(app, monkeypatch):
-    monkeypatch.setattr(security, "SIGNED_TOKENS_KEPT", 1)
+def test_the_kept_tokens_are_bounded(app):
+    kept = app.extensions["csrf_signed"]
+    assert kept.size == security.SIGNED_TOKENS_KEPT
+    kept.size = 1
     for secret in ("c" * 40, "d" * 40):
         with app.test_request_context("/", headers={"Host": "kaluga.localhost"}):
             session["csrf_token"] = secret
             csrf_token()
-    assert [key[1] for key in app.extensions["csrf_signed"]] == ["d" * 40]
+    assert [key[1] for key in kept._pages] == ["d" * 40]
 
 
 def test_session_cookie_is_hardened_over_https(database_uri):
