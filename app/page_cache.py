@@ -28,11 +28,8 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, render_template, request, session
@@ -42,6 +39,8 @@ from markupsafe import Markup, escape
 
 from app import i18n
 from app.blueprints.portal import vision
+from app.kept import Kept
+from app.security import csrf_token
 
 # Pages kept per worker: a region's few pages in each language and look, and room for the
 # addresses with a query (?next=…); a flood of distinct queries only pushes out the oldest.
@@ -50,34 +49,6 @@ from app.blueprints.portal import vision
 # most, under 8 MB a worker.
 KEPT = 512
 QUERY_KEPT = 256  # bytes
-Page = TypeVar("Page")
-
-
-class PageCache(Generic[Page]):
-    """A bounded, thread-safe map of rendered pages (or frames: their pieces; or signed CSRF
-    tokens, app/security.py), the least recently used dropped first."""
-
-    def __init__(self, size: int = KEPT):
-        self.size = size
-        self._pages: OrderedDict[Hashable, Page] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Page | None:
-        with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
-
-    def put(self, key: Hashable, page: Page) -> None:
-        with self._lock:
-            self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._pages)
 
 
 def _anonymous() -> bool:
@@ -102,7 +73,7 @@ def render(template: str, version: Hashable, *, shows: Hashable = (), **context)
         template, request.host, request.scheme, request.full_path, version,
         i18n.current(), vision.is_on(), shows,
     )  # fmt: skip
-    pages: PageCache[str] = current_app.extensions["page_cache"]
+    pages: Kept[str] = current_app.extensions["page_cache"]
     page = pages.get(key)
     if page is None:
         page = render_template(template, **context)
@@ -152,7 +123,6 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
     if not _signed_in_plainly():
         return render_template(template, **{slot: content}, **context)
     from app.notifications import unread_count
-    from app.security import csrf_token
     from app.signin import current_access
 
     unread, access = unread_count(current_user), current_access()
@@ -160,7 +130,7 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
         template, g.tenant.serial, i18n.current(), vision.is_on(),
         request.endpoint, bool(unread), bool(access and access.acting_as_regional_admin), shows,
     )  # fmt: skip
-    frames: PageCache[tuple[str, ...]] = current_app.extensions["page_frames"]
+    frames: Kept[tuple[str, ...]] = current_app.extensions["page_frames"]
     pieces = frames.get(key)
     if pieces is None:
         mark = _MARKERS
@@ -191,5 +161,5 @@ def framed(template: str, slot: str, content: Markup, *, shows: Hashable, **cont
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["page_cache"] = PageCache()
-    app.extensions["page_frames"] = PageCache()
+    app.extensions["page_cache"] = Kept(KEPT)
+    app.extensions["page_frames"] = Kept(KEPT)

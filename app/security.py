@@ -13,7 +13,7 @@ from app import audit
 from app.errors import render_error
 from app.headers import page_headers, vary
 from app.i18n import gettext as _
-from app.page_cache import PageCache
+from app.kept import Kept
 
 
 def _set_headers(https: bool):
@@ -72,7 +72,7 @@ def csrf_token() -> str:
     limited = config["WTF_CSRF_TIME_LIMIT"] is not None
     if name in g or not isinstance(secret, str) or limited:
         return generate_csrf()
-    kept: PageCache[str] = current_app.extensions["csrf_signed"]
+    kept: Kept[str] = current_app.extensions["csrf_signed"]
     # The key Flask-WTF signs with, read as it reads it.
     key = (config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key), secret)
     token = kept.get(key)
@@ -109,6 +109,6 @@ def init_app(app: Flask) -> None:
 def keep_csrf_tokens(app: Flask) -> None:
     """Templates' ``csrf_token()`` becomes :func:`csrf_token`; after ``CSRFProtect.init_app``,
     whose global and context processor it replaces."""
-    app.extensions["csrf_signed"] = PageCache(SIGNED_TOKENS_KEPT)
+    app.extensions["csrf_signed"] = Kept(SIGNED_TOKENS_KEPT)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.context_processor(lambda: {"csrf_token": csrf_token})

@@ -75,7 +75,7 @@ def pages(app, slug: str, user_id: int, path: str, cookies: str, role: str, seve
 
 def frames(app) -> list[str]:
     kept = app.extensions["page_frames"]
-    return ["".join(pieces) for pieces in kept._pages.values()]
+    return ["".join(pieces) for pieces in kept._items.values()]
 
 
 def test_a_framed_page_is_the_page_rendered_whole(app, people, unread, acting_as):

@@ -13,8 +13,8 @@ from flask import template_rendered
 from app import create_app
 from app.extensions import db
 from app.identity import availability
+from app.kept import Kept
 from app.models import User
-from app.page_cache import PageCache
 from app.tenants import versions
 from app.tenants.schema import TenantConfig
 from tests.conftest import test_environ
@@ -166,7 +166,7 @@ def test_an_address_with_a_long_query_is_rendered_and_not_kept(app, kaluga):
 
 
 def test_the_cache_drops_the_least_recently_used_first():
-    pages = PageCache(size=2)
+    pages = Kept(size=2)
     pages.put("a", "A")
     pages.put("b", "B")
     assert pages.get("a") == "A"  # now the most recent

@@ -225,7 +225,7 @@ def test_the_kept_tokens_are_bounded(app):
         with app.test_request_context("/", headers={"Host": "kaluga.localhost"}):
             session["csrf_token"] = secret
             csrf_token()
-    assert [key[1] for key in kept._pages] == ["d" * 40]
+    assert [key[1] for key in kept._items] == ["d" * 40]
 
 
 def test_session_cookie_is_hardened_over_https(database_uri):
