@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -62,13 +62,16 @@ def _anonymous() -> bool:
     )
 
 
-def render(template: str, version: Hashable, *, shows: Hashable = (), **context) -> str:
-    """``render_template(template, **context)``, kept for visitors without a session.
+def render(
+    template: str, version: Hashable, context: Callable[[], Mapping], *, shows: Hashable = ()
+) -> str:
+    """``render_template(template, **context())``, kept for visitors without a session.
     ``version`` names the configuration the site serves; ``shows`` is what else the view puts
-    on the page besides the request's address and the configuration (everything in
-    ``context`` must follow from these)."""
+    on the page besides the request's address and the configuration (everything ``context``
+    gives must follow from these). ``context`` is called only when the page is rendered: a
+    kept page costs none of the work that makes its values."""
     if request.method != "GET" or len(request.query_string) > QUERY_KEPT or not _anonymous():
-        return render_template(template, **context)
+        return render_template(template, **context())
     key = (
         template, request.host, request.scheme, request.full_path, version,
         i18n.current(), vision.is_on(), shows,
@@ -76,7 +79,7 @@ def render(template: str, version: Hashable, *, shows: Hashable = (), **context)
     pages: Kept[str] = current_app.extensions["page_cache"]
     page = pages.get(key)
     if page is None:
-        page = render_template(template, **context)
+        page = render_template(template, **context())
         pages.put(key, page)
     return page
 

@@ -69,6 +69,31 @@ def test_a_visitor_without_a_session_gets_the_page_rendered_once(app, kaluga):
     assert "Accept-Language" in again.headers["Vary"] and "Cookie" in again.headers["Vary"]
 
 
+def test_a_kept_page_makes_none_of_its_values_again(app, kaluga, client, monkeypatch):
+    """The chooser's rows and a login page's methods are made for the rendering alone: a kept
+    page is served without them."""
+    from app.blueprints.auth import routes as auth_routes
+    from app.blueprints.portal import routes as portal_routes
+
+    made: list[str] = []
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            made.append(name)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(portal_routes, "region_rows", counted("rows", portal_routes.region_rows))
+    monkeypatch.setattr(
+        auth_routes, "offered_methods", counted("methods", auth_routes.offered_methods)
+    )
+    for _ in range(3):
+        assert kaluga.get("/login").status_code == 200
+        assert "Калужская" in client.get("/?q=калуж").get_data(as_text=True)
+    assert sorted(made) == ["methods", "rows"]
+
+
 def test_another_workers_save_is_shown_on_the_next_view(app, kaluga, database_uri):
     assert "Калужская школа проверки кеша" not in kaluga.get("/login").get_data(as_text=True)
 

@@ -65,10 +65,12 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("portal.index"))
     down = provider_state.kinds_down(g.tenant)
-    return page_cache.render(
-        "auth/login.html", g.tenant.serial, shows=down, methods=offered_methods(g.tenant),
-        asked_for=request.args.get("next"), providers_down=down,
-    )  # fmt: skip
+
+    def context() -> dict:
+        return {"methods": offered_methods(g.tenant), "asked_for": request.args.get("next"),
+                "providers_down": down}  # fmt: skip
+
+    return page_cache.render("auth/login.html", g.tenant.serial, context, shows=down)
 
 
 @bp.app_template_global("method_look")

@@ -3,7 +3,7 @@ from flask_login import current_user
 
 from app import page_cache
 from app.extensions import htmx
-from app.tenants import current_registry, tenant_required
+from app.tenants import TenantRegistry, current_registry, tenant_required
 from app.tenants.assets import fetch
 
 from . import bp, vision
@@ -23,16 +23,21 @@ def index():
 
 
 def chooser():
-    form = RegionFilterForm(request.args, meta={"csrf": False})
-    query = (form.q.data or "") if form.validate() else ""
     registry = current_registry()
     generation = registry.generation  # before the rows: a region replaced meanwhile is seen next
-    rows = region_rows(registry, query, via_host=request.host, scheme=request.scheme)
     template = "portal/_regions.html" if htmx and not htmx.boosted else "portal/chooser.html"
-    page = page_cache.render(template, generation, form=form, rows=rows, query=query)
+    page = page_cache.render(template, generation, lambda: _chooser_context(registry))
     response = make_response(page)
     response.vary.add("HX-Request")
     return response
+
+
+def _chooser_context(registry: TenantRegistry) -> dict:
+    """What the chooser shows: the regions, filtered by the address's query."""
+    form = RegionFilterForm(request.args, meta={"csrf": False})
+    query = (form.q.data or "") if form.validate() else ""
+    rows = region_rows(registry, query, via_host=request.host, scheme=request.scheme)
+    return {"form": form, "rows": rows, "query": query}
 
 
 @bp.get("/branding.css")
