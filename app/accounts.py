@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.database import Prepared
@@ -38,22 +39,31 @@ def contact_key(kind: str, value: str | None) -> str | None:
 _USER_FIELDS = [(attribute.key, attribute.columns[0]) for attribute in inspect(User).column_attrs]
 _USER_KEYS = [key for key, _column in _USER_FIELDS]
 _USERS = inspect(User).class_manager
-_USER_ROW = Prepared(
-    select(*(column for _key, column in _USER_FIELDS)).where(User.__table__.c.id == bindparam("id"))
+_USER_COLUMNS = select(*(column for _key, column in _USER_FIELDS))
+_USER_ROW = Prepared(_USER_COLUMNS.where(User.__table__.c.id == bindparam("id")))
+# A login's account, by the identity the provider gave.
+_USER_OF_IDENTITY = Prepared(_USER_COLUMNS.where(
+    User.__table__.c.tenant == bindparam("tenant"),
+    User.__table__.c.issuer == bindparam("issuer"),
+    User.__table__.c.subject == bindparam("subject"),
+))  # fmt: skip
+# What every login writes of its account, without the ORM's unit of work.
+_SIGNED_IN = Prepared(
+    User.__table__.update()
+    .where(User.__table__.c.id == bindparam("user_id"))
+    .values(person_id=bindparam("person_id"), last_login_at=bindparam("last_login_at"))
 )
 
 
-def signed_in_user(user_id: int) -> User | None:
-    """The account with this id, attached to the request's database session as if the ORM
-    had loaded it: the same persistent ``User`` (its changes are flushed, its relationships
-    load, a commit expires it), one already in the session is returned as it is."""
+def _as_loaded(row: tuple) -> User:
+    """The account of a row of ``_USER_COLUMNS``, attached to the request's database session
+    as if the ORM had loaded it: the same persistent ``User`` (its changes are flushed, its
+    relationships load, a commit expires it); one already in the session is returned as it
+    is."""
     session = db.session()
-    known = session.identity_map.get(inspect(User).identity_key_from_primary_key((user_id,)))
+    known = session.identity_map.get(inspect(User).identity_key_from_primary_key((row[0],)))
     if known is not None:
         return known
-    row = _USER_ROW.first({"id": user_id})
-    if row is None:
-        return None
     # Made as the ORM's loading makes an object: its state, then its values set without
     # events (the constructor would record each as a change, to be forgotten at once).
     user = _USERS.new_instance()
@@ -63,22 +73,51 @@ def signed_in_user(user_id: int) -> User | None:
     return user
 
 
+def signed_in_user(user_id: int) -> User | None:
+    """The account with this id, as :func:`_as_loaded` makes it."""
+    session = db.session()
+    known = session.identity_map.get(inspect(User).identity_key_from_primary_key((user_id,)))
+    if known is not None:
+        return known
+    row = _USER_ROW.first({"id": user_id})
+    return None if row is None else _as_loaded(row)
+
+
 def user_for(tenant: Tenant, identity: ExternalIdentity) -> User:
     """The user keyed by (tenant, issuer, subject), created on first sight; the contact keys
-    a parent finds them by follow what the provider says at each login."""
-    user = db.session.scalar(
-        select(User).filter_by(tenant=tenant.slug, issuer=identity.issuer, subject=identity.subject)
+    a parent finds them by follow what the provider says at each login. Written only when
+    something changed: at most logins nothing has."""
+    row = _USER_OF_IDENTITY.first(
+        {"tenant": tenant.slug, "issuer": identity.issuer, "subject": identity.subject}
     )
-    if user is None:
+    if row is None:
         user = User(tenant=tenant.slug, issuer=identity.issuer, subject=identity.subject,
                     display_name=str(identity.full_name))  # fmt: skip
         db.session.add(user)
-    user.display_name = str(identity.full_name)
-    user.phone_key = contact_key("phone", identity.phone)
-    user.snils_key = contact_key("snils", identity.snils)
-    user.surname_key = normalize_name(identity.full_name.last)
-    db.session.flush()
+    else:
+        user = _as_loaded(row)
+    said = {
+        "display_name": str(identity.full_name),
+        "phone_key": contact_key("phone", identity.phone),
+        "snils_key": contact_key("snils", identity.snils),
+        "surname_key": normalize_name(identity.full_name.last),
+    }
+    for key, value in said.items():
+        if getattr(user, key) != value:
+            setattr(user, key, value)
+    if user.id is None or db.session.is_modified(user):
+        db.session.flush()
     return user
+
+
+def note_sign_in(user: User, person_id: int | None) -> None:
+    """The account is linked to the matched record and its last login is now: written at
+    once by one statement, and set on the object as the database now holds them (no change
+    left for the ORM to flush)."""
+    now = datetime.now(UTC)
+    _SIGNED_IN.execute({"user_id": user.id, "person_id": person_id, "last_login_at": now})
+    set_committed_value(user, "person_id", person_id)
+    set_committed_value(user, "last_login_at", now)
 
 
 def grant_regional_admin(tenant: str, issuer: str, subject: str, display_name: str) -> User:
@@ -134,6 +173,8 @@ def sync_roles(user: User, kinds: list[str]) -> None:
     """Bring the user's structural roles in step with a login's decision: the roles it gave
     are active (again), the others are «Прекращена». Deleted roles come back if given. What
     changed is one audit event, a field per role."""
+    if _roles_in_step(user.id, kinds):  # most logins: read, nothing to write
+        return
     now = datetime.now(UTC)
     held = {role.kind: role for role in db.session.scalars(select(StructuralRole).filter_by(
         user_id=user.id))}  # fmt: skip
@@ -154,6 +195,21 @@ def sync_roles(user: User, kinds: list[str]) -> None:
     if changes:
         audit.record("roles_changed", tenant=user.tenant, actor_id=user.id, commit=False,
                      user_id=user.id, changes=changes)  # fmt: skip
+
+
+_ROLE_STATES = Prepared(
+    select(StructuralRole.__table__.c.kind, StructuralRole.__table__.c.ended_at).where(
+        StructuralRole.__table__.c.user_id == bindparam("user_id")
+    )
+)
+
+
+def _roles_in_step(user_id: int, kinds: list[str]) -> bool:
+    """The roles held are already what ``kinds`` makes them: those active, the others ended."""
+    held = dict(_ROLE_STATES.all({"user_id": user_id}))
+    return all(kind in held and held[kind] is None for kind in kinds) and all(
+        ended is not None for kind, ended in held.items() if kind not in kinds
+    )
 
 
 def structural_roles(user: User) -> list[StructuralRole]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from flask import session
@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from app import audit
 from app.access import Decision, Outcome, RoleKind, evaluate
-from app.accounts import sync_roles, user_for
+from app.accounts import note_sign_in, sync_roles, user_for
 from app.consent import give_own, request_parental
 from app.extensions import db
 from app.i18n import N_
@@ -325,8 +325,7 @@ def complete_login(
 def sign_in(user: User, access: Access) -> None:
     """The person is in: their account is linked to the matched record, their structural
     roles follow the decision, and a single role is chosen for them."""
-    user.person_id = access.person_id
-    user.last_login_at = datetime.now(UTC)
+    note_sign_in(user, access.person_id)
     sync_roles(user, access.role_kinds)
     login_user(user)
     if len(access.roles) == 1:

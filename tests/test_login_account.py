@@ -1,0 +1,133 @@
+"""What a login writes of its account (app/accounts.py): what the provider says new, the
+record it matched and the time, the roles that changed, and nothing where nothing changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import event, select
+
+from app.accounts import contact_key, note_sign_in, sync_roles, user_for
+from app.extensions import db
+from app.identity.types import ExternalIdentity, FullName
+from app.models import StructuralRole, User
+from app.tenants import current_registry
+
+
+def identity(last: str = "Учётова", phone: str | None = "+7 900 000-00-17") -> ExternalIdentity:
+    return ExternalIdentity(issuer="urn:test", subject="account-writes-1",
+                            full_name=FullName(last, "Вера", "Тестовна"), phone=phone,
+                            snils="112-233-445 95")  # fmt: skip
+
+
+@contextmanager
+def writes() -> Iterator[list[str]]:
+    """The statements that change a table, run meanwhile, as "VERB table"."""
+    seen: list[str] = []
+
+    def note(_connection, _cursor, statement, _parameters, _context, _many):
+        words = statement.split()
+        if words[0] in ("INSERT", "UPDATE", "DELETE"):
+            table = (words[2] if words[0] != "UPDATE" else words[1]).strip('"')
+            seen.append(f"{words[0]} {table}")
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def stored(user_id: int) -> User:
+    """The account as the database holds it, read afresh."""
+    db.session.expunge_all()
+    return db.session.get(User, user_id)
+
+
+def test_the_providers_words_are_written_only_when_they_changed(app):
+    with app.app_context():
+        kaluga = current_registry().get("kaluga")
+        with writes() as first:
+            user = user_for(kaluga, identity())
+        db.session.commit()
+        assert first == ["INSERT user_account"]
+        user_id = user.id
+
+        with writes() as again:
+            same = user_for(kaluga, identity())
+        assert same.id == user_id and again == []
+        assert not db.session.is_modified(same)
+        db.session.commit()
+
+        with writes() as changed:
+            user_for(kaluga, identity(last="Новикова", phone=None))
+        assert changed == ["UPDATE user_account"]
+        db.session.commit()
+        account = stored(user_id)
+        assert account.display_name == "Новикова Вера Тестовна"
+        assert account.surname_key == "новикова"
+        assert account.phone_key is None
+        assert account.snils_key == contact_key("snils", "112-233-445 95")
+
+
+def test_a_sign_in_is_written_at_once_and_leaves_nothing_to_flush(app):
+    with app.app_context():
+        user = user_for(current_registry().get("kaluga"), identity())
+        db.session.commit()
+        before = datetime.now(UTC)
+        with writes() as seen:
+            note_sign_in(user, None)
+        assert seen == ["UPDATE user_account"]
+        assert not db.session.is_modified(user)
+        assert user.last_login_at >= before
+        db.session.commit()
+        account = stored(user.id)
+        assert account.person_id is None
+        last = account.last_login_at
+        if last.tzinfo is None:  # SQLite keeps no zone: the value was written in UTC
+            last = last.replace(tzinfo=UTC)
+        assert before <= last <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+def test_a_sign_in_that_is_rolled_back_is_not_kept(app):
+    with app.app_context():
+        user = user_for(current_registry().get("kaluga"), identity())
+        db.session.commit()
+        note_sign_in(user, None)
+        db.session.rollback()
+        assert stored(user.id).last_login_at is None
+
+
+def test_roles_in_step_are_read_and_not_written(app):
+    with app.app_context():
+        user = user_for(current_registry().get("kaluga"), identity())
+        db.session.flush()
+        sync_roles(user, ["guardian", "teacher"])
+        db.session.commit()
+        with writes() as same:
+            sync_roles(user, ["teacher", "guardian"])
+            db.session.flush()
+        assert same == []
+
+        with writes() as ended:
+            sync_roles(user, ["guardian"])
+            db.session.flush()
+        assert sorted(ended) == ["INSERT audit_event", "UPDATE structural_role"]
+        db.session.commit()
+
+        teacher = db.session.scalar(
+            select(StructuralRole).filter_by(user_id=user.id, kind="teacher")
+        )
+        db.session.delete(teacher)  # deleted: given again, it comes back
+        db.session.commit()
+        with writes() as back:
+            sync_roles(user, ["guardian", "teacher"])
+            db.session.flush()
+        assert sorted(back) == ["INSERT audit_event", "INSERT structural_role"]
+        db.session.commit()
+        roles = db.session.scalars(select(StructuralRole).filter_by(user_id=user.id))
+        assert {(role.kind, role.active) for role in roles} == {("guardian", True),
+                                                               ("teacher", True)}  # fmt: skip
