@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -87,25 +88,28 @@ def user_for(tenant: Tenant, identity: ExternalIdentity) -> User:
     """The user keyed by (tenant, issuer, subject), created on first sight; the contact keys
     a parent finds them by follow what the provider says at each login. Written only when
     something changed: at most logins nothing has."""
-    row = _USER_OF_IDENTITY.first(
-        {"tenant": tenant.slug, "issuer": identity.issuer, "subject": identity.subject}
-    )
-    if row is None:
-        user = User(tenant=tenant.slug, issuer=identity.issuer, subject=identity.subject,
-                    display_name=str(identity.full_name))  # fmt: skip
-        db.session.add(user)
-    else:
-        user = _as_loaded(row)
     said = {
         "display_name": str(identity.full_name),
         "phone_key": contact_key("phone", identity.phone),
         "snils_key": contact_key("snils", identity.snils),
         "surname_key": normalize_name(identity.full_name.last),
     }
-    for key, value in said.items():
-        if getattr(user, key) != value:
-            setattr(user, key, value)
-    if user.id is None or db.session.is_modified(user):
+    key = {"tenant": tenant.slug, "issuer": identity.issuer, "subject": identity.subject}
+    row = _USER_OF_IDENTITY.first(key)
+    if row is None:
+        user = User(**key, **said)
+        try:
+            with db.session.begin_nested():
+                db.session.add(user)
+            return user
+        except IntegrityError:
+            # The same person's other login, at the same moment, made the account first.
+            row = _USER_OF_IDENTITY.first(key)
+    user = _as_loaded(row)
+    for name, value in said.items():
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+    if db.session.is_modified(user):
         db.session.flush()
     return user
 
@@ -173,11 +177,28 @@ def sync_roles(user: User, kinds: list[str]) -> None:
     """Bring the user's structural roles in step with a login's decision: the roles it gave
     are active (again), the others are «Прекращена». Deleted roles come back if given. What
     changed is one audit event, a field per role."""
-    if _roles_in_step(user.id, kinds):  # most logins: read, nothing to write
-        return
+    for last_try in (False, True):
+        if _roles_in_step(user.id, kinds):  # most logins: read, nothing to write
+            return
+        try:
+            with db.session.begin_nested():
+                _write_roles(user, kinds)
+            return
+        except IntegrityError:
+            # The same person's other login, at the same moment, wrote a role first: the
+            # roles are looked at again, as they now are.
+            if last_try:
+                raise
+
+
+def _held_roles(user_id: int) -> dict[str, StructuralRole]:
+    return {role.kind: role for role in
+            db.session.scalars(select(StructuralRole).filter_by(user_id=user_id))}  # fmt: skip
+
+
+def _write_roles(user: User, kinds: list[str]) -> None:
     now = datetime.now(UTC)
-    held = {role.kind: role for role in db.session.scalars(select(StructuralRole).filter_by(
-        user_id=user.id))}  # fmt: skip
+    held = _held_roles(user.id)
     before = {kind: ENDED if role.ended_at else ACTIVE for kind, role in held.items()}
     for kind in kinds:
         role = held.get(kind)

@@ -131,3 +131,60 @@ def test_roles_in_step_are_read_and_not_written(app):
         roles = db.session.scalars(select(StructuralRole).filter_by(user_id=user.id))
         assert {(role.kind, role.active) for role in roles} == {("guardian", True),
                                                                ("teacher", True)}  # fmt: skip
+
+
+def test_two_first_logins_at_once_make_one_account(app, monkeypatch):
+    """The other login made the account between this one's look and its write: this one
+    takes that account instead of failing."""
+    from app import accounts
+
+    with app.app_context():
+        kaluga = current_registry().get("kaluga")
+        look = accounts._USER_OF_IDENTITY.first
+        looks = []
+
+        def look_before_the_other(params):
+            looks.append(params)
+            if len(looks) == 1:
+                with db.engine.begin() as other:  # the other login, committed first
+                    other.execute(User.__table__.insert().values(
+                        tenant="kaluga", issuer="urn:test", subject="account-writes-1",
+                        display_name="Учётова Вера Тестовна", surname_key="учётова"))  # fmt: skip
+                return None
+            return look(params)
+
+        monkeypatch.setattr(accounts._USER_OF_IDENTITY, "first", look_before_the_other)
+        user = user_for(kaluga, identity())
+        db.session.commit()
+        rows = db.session.scalars(select(User).filter_by(subject="account-writes-1")).all()
+        assert [row.id for row in rows] == [user.id]
+        assert rows[0].phone_key == contact_key("phone", "+7 900 000-00-17")
+
+
+def test_two_logins_at_once_write_each_role_once(app, monkeypatch):
+    """The other login wrote the roles between this one's look and its write: this one looks
+    again and finds them in step."""
+    from app import accounts
+
+    with app.app_context():
+        user = user_for(current_registry().get("kaluga"), identity())
+        db.session.commit()
+        held = accounts._held_roles
+        looks = []
+
+        def held_before_the_other(user_id):
+            looks.append(user_id)
+            if len(looks) == 1:
+                with db.engine.begin() as other:
+                    for kind in ("guardian", "teacher"):
+                        other.execute(StructuralRole.__table__.insert().values(
+                            user_id=user_id, kind=kind, since=datetime.now(UTC)))  # fmt: skip
+                return {}
+            return held(user_id)
+
+        monkeypatch.setattr(accounts, "_held_roles", held_before_the_other)
+        sync_roles(user, ["guardian", "teacher"])
+        db.session.commit()
+        roles = db.session.scalars(select(StructuralRole).filter_by(user_id=user.id)).all()
+        assert sorted(role.kind for role in roles) == ["guardian", "teacher"]
+        assert len(looks) == 1  # looked once; then the roles were found in step
