@@ -3,8 +3,10 @@ record it matched and the time, the roles that changed, and nothing where nothin
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, select
@@ -188,3 +190,45 @@ def test_two_logins_at_once_write_each_role_once(app, monkeypatch):
         roles = db.session.scalars(select(StructuralRole).filter_by(user_id=user.id)).all()
         assert sorted(role.kind for role in roles) == ["guardian", "teacher"]
         assert len(looks) == 1  # looked once; then the roles were found in step
+
+
+ROUNDS = 10
+
+
+def test_a_persons_first_logins_at_once_make_one_account_with_each_role_once(app):
+    """Real threads, each with its own database connection, released together, as two tabs
+    finishing the same person's first login (on PostgreSQL in CI as on SQLite)."""
+    for round_ in range(ROUNDS):
+        barrier, errors, made = threading.Barrier(2), [], []
+
+        def log_in(round_=round_, barrier=barrier, errors=errors, made=made):
+            with app.app_context():
+                try:
+                    kaluga = current_registry().get("kaluga")
+                    person = replace(identity(), subject=f"first-login-race-{round_}")
+                    barrier.wait()
+                    user = user_for(kaluga, person)
+                    note_sign_in(user, None)
+                    sync_roles(user, ["guardian", "trusted"])
+                    db.session.commit()
+                    made.append(user.id)
+                except BaseException as error:  # reported to the test below
+                    errors.append(error)
+                finally:
+                    db.session.remove()
+
+        workers = [threading.Thread(target=log_in) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+        assert errors == []
+        with app.app_context():
+            accounts = db.session.scalars(
+                select(User.id).filter_by(subject=f"first-login-race-{round_}")
+            ).all()
+            assert accounts == [made[0]] == [made[1]]
+            roles = db.session.scalars(
+                select(StructuralRole.kind).filter_by(user_id=accounts[0])
+            ).all()
+            assert sorted(roles) == ["guardian", "trusted"]
