@@ -12,15 +12,17 @@ from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit
-from app.database import Prepared
+from app.database import Prepared, insert_new
 from app.extensions import db
 from app.i18n import N_
 from app.i18n import gettext as _
 from app.identity import ExternalIdentity
 from app.identity.types import normalize_name, normalize_phone, normalize_snils
 from app.models import RegionalAdmin, StructuralRole, User
+from app.models.base import utcnow
 from app.sessions import end_sessions
 from app.tenants import Tenant
 
@@ -48,6 +50,7 @@ _USER_OF_IDENTITY = Prepared(_USER_COLUMNS.where(
     User.__table__.c.issuer == bindparam("issuer"),
     User.__table__.c.subject == bindparam("subject"),
 ))  # fmt: skip
+_NEW_USER = Prepared(insert_new(User.__table__, ("tenant", "issuer", "subject")))
 # What every login writes of its account, without the ORM's unit of work.
 _SIGNED_IN = Prepared(
     User.__table__.update()
@@ -97,14 +100,11 @@ def user_for(tenant: Tenant, identity: ExternalIdentity) -> User:
     key = {"tenant": tenant.slug, "issuer": identity.issuer, "subject": identity.subject}
     row = _USER_OF_IDENTITY.first(key)
     if row is None:
-        user = User(**key, **said)
-        try:
-            with db.session.begin_nested():
-                db.session.add(user)
-            return user
-        except IntegrityError:
-            # The same person's other login, at the same moment, made the account first.
-            row = _USER_OF_IDENTITY.first(key)
+        # First sight. The same person's other login at the same moment (a second tab) may
+        # make the account first: this one then waits for it, writes nothing and takes it.
+        _NEW_USER.execute({**key, **said, "person_id": None, "created_at": utcnow(),
+                           "last_login_at": None, "disabled": False})  # fmt: skip
+        row = _USER_OF_IDENTITY.first(key)
     user = _as_loaded(row)
     for name, value in said.items():
         if getattr(user, name) != value:
@@ -119,7 +119,9 @@ def note_sign_in(user: User, person_id: int | None) -> None:
     once by one statement, and set on the object as the database now holds them (no change
     left for the ORM to flush)."""
     now = datetime.now(UTC)
-    _SIGNED_IN.execute({"user_id": user.id, "person_id": person_id, "last_login_at": now})
+    written = _SIGNED_IN.execute({"user_id": user.id, "person_id": person_id, "last_login_at": now})
+    if written != 1:  # erased meanwhile: as the ORM's flush would, the login stops here
+        raise StaleDataError(f"account {user.id} is gone: {written} rows signed in")
     set_committed_value(user, "person_id", person_id)
     set_committed_value(user, "last_login_at", now)
 
@@ -177,6 +179,11 @@ def sync_roles(user: User, kinds: list[str]) -> None:
     """Bring the user's structural roles in step with a login's decision: the roles it gave
     are active (again), the others are «Прекращена». Deleted roles come back if given. What
     changed is one audit event, a field per role."""
+    # Two logins of one person do not interleave here: each has written the account's row
+    # first (note_sign_in), and the later waits for the earlier's commit, then finds its
+    # roles in step. Called without that, the roles another wrote meanwhile are looked at
+    # again rather than failing on their unique key.
+    db.session.flush()  # anything pending fails here, not as a role written twice
     for last_try in (False, True):
         if _roles_in_step(user.id, kinds):  # most logins: read, nothing to write
             return
@@ -185,8 +192,6 @@ def sync_roles(user: User, kinds: list[str]) -> None:
                 _write_roles(user, kinds)
             return
         except IntegrityError:
-            # The same person's other login, at the same moment, wrote a role first: the
-            # roles are looked at again, as they now are.
             if last_try:
                 raise
 

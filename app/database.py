@@ -61,20 +61,32 @@ def upsert(table: Table, add: Iterable[str] = ()) -> TextClause:
     Written as text with typed parameters because SQLAlchemy's dialect-specific INSERT cannot
     be cached: it would be compiled again on every request that writes."""
     keys = [column.name for column in table.primary_key.columns]
-    names = [column.name for column in table.c]
     add = set(add)
     changed = ", ".join(
         f"{name} = {table.name}.{name} + excluded.{name}" if name in add
         else f"{name} = excluded.{name}"
-        for name in names if name not in keys
+        for name in (column.name for column in table.c) if name not in keys
     )  # fmt: skip
+    return _insert(table, list(table.c), f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {changed}")
+
+
+def insert_new(table: Table, unique: Iterable[str]) -> TextClause:
+    """One statement that writes a new row of ``table`` (a value for every column but its
+    generated key) unless a row with the same ``unique`` columns is there: of two writers at
+    once, the later waits for the earlier and writes nothing (ON CONFLICT … DO NOTHING), with
+    no error to recover from. Text with typed parameters, as :func:`upsert`."""
+    columns = [column for column in table.c if not column.primary_key]
+    return _insert(table, columns, f"ON CONFLICT ({', '.join(unique)}) DO NOTHING")
+
+
+def _insert(table: Table, columns: list, conflict: str) -> TextClause:
+    names = [column.name for column in columns]
     # The names are the model's own and every value is bound: nothing here comes from input.
     sql = (
         f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
-        f"VALUES ({', '.join(f':{name}' for name in names)}) "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {changed}"
+        f"VALUES ({', '.join(f':{name}' for name in names)}) {conflict}"
     )
-    return text(sql).bindparams(*(bindparam(column.name, type_=column.type) for column in table.c))
+    return text(sql).bindparams(*(bindparam(column.name, type_=column.type) for column in columns))
 
 
 class Prepared:

@@ -9,12 +9,14 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts import contact_key, note_sign_in, sync_roles, user_for
 from app.extensions import db
 from app.identity.types import ExternalIdentity, FullName
-from app.models import StructuralRole, User
+from app.models import AuditEvent, StructuralRole, User
 from app.tenants import current_registry
 
 
@@ -58,6 +60,7 @@ def test_the_providers_words_are_written_only_when_they_changed(app):
         assert first == ["INSERT user_account"]
         user_id = user.id
 
+        db.session.expunge_all()  # read afresh, as the next login's request does
         with writes() as again:
             same = user_for(kaluga, identity())
         assert same.id == user_id and again == []
@@ -92,6 +95,17 @@ def test_a_sign_in_is_written_at_once_and_leaves_nothing_to_flush(app):
         if last.tzinfo is None:  # SQLite keeps no zone: the value was written in UTC
             last = last.replace(tzinfo=UTC)
         assert before <= last <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+def test_a_sign_in_of_an_account_erased_meanwhile_stops(app):
+    with app.app_context():
+        user = user_for(current_registry().get("kaluga"), identity())
+        db.session.commit()
+        with db.engine.begin() as other:  # erased by an administrator, mid-login
+            other.execute(User.__table__.delete().where(User.__table__.c.id == user.id))
+        with pytest.raises(StaleDataError):
+            note_sign_in(user, None)
+        db.session.rollback()
 
 
 def test_a_sign_in_that_is_rolled_back_is_not_kept(app):
@@ -137,7 +151,7 @@ def test_roles_in_step_are_read_and_not_written(app):
 
 def test_two_first_logins_at_once_make_one_account(app, monkeypatch):
     """The other login made the account between this one's look and its write: this one
-    takes that account instead of failing."""
+    writes nothing and takes that account instead of failing."""
     from app import accounts
 
     with app.app_context():
@@ -199,7 +213,7 @@ def test_a_persons_first_logins_at_once_make_one_account_with_each_role_once(app
     """Real threads, each with its own database connection, released together, as two tabs
     finishing the same person's first login (on PostgreSQL in CI as on SQLite)."""
     for round_ in range(ROUNDS):
-        barrier, errors, made = threading.Barrier(2), [], []
+        barrier, errors, made = threading.Barrier(2, timeout=20), [], []
 
         def log_in(round_=round_, barrier=barrier, errors=errors, made=made):
             with app.app_context():
@@ -217,7 +231,7 @@ def test_a_persons_first_logins_at_once_make_one_account_with_each_role_once(app
                 finally:
                     db.session.remove()
 
-        workers = [threading.Thread(target=log_in) for _ in range(2)]
+        workers = [threading.Thread(target=log_in, daemon=True) for _ in range(2)]
         for worker in workers:
             worker.start()
         for worker in workers:
@@ -232,3 +246,7 @@ def test_a_persons_first_logins_at_once_make_one_account_with_each_role_once(app
                 select(StructuralRole.kind).filter_by(user_id=accounts[0])
             ).all()
             assert sorted(roles) == ["guardian", "trusted"]
+            changed = db.session.scalars(
+                select(AuditEvent).filter_by(kind="roles_changed", subject_id=accounts[0])
+            ).all()
+            assert len(changed) == 1  # the roles were given once
