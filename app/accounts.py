@@ -64,8 +64,7 @@ def _as_loaded(row: tuple) -> User:
     as if the ORM had loaded it: the same persistent ``User`` (its changes are flushed, its
     relationships load, a commit expires it); one already in the session is returned as it
     is."""
-    session = db.session()
-    known = session.identity_map.get(inspect(User).identity_key_from_primary_key((row[0],)))
+    known = _in_session(row[0])
     if known is not None:
         return known
     # Made as the ORM's loading makes an object: its state, then its values set without
@@ -73,14 +72,18 @@ def _as_loaded(row: tuple) -> User:
     user = _USERS.new_instance()
     vars(user).update(zip(_USER_KEYS, row, strict=True))
     make_transient_to_detached(user)  # as if loaded: no history, an identity
-    session.add(user)
+    db.session.add(user)
     return user
+
+
+def _in_session(user_id: int) -> User | None:
+    """The account with this id if the request's database session holds it already."""
+    return db.session().identity_map.get(inspect(User).identity_key_from_primary_key((user_id,)))
 
 
 def signed_in_user(user_id: int) -> User | None:
     """The account with this id, as :func:`_as_loaded` makes it."""
-    session = db.session()
-    known = session.identity_map.get(inspect(User).identity_key_from_primary_key((user_id,)))
+    known = _in_session(user_id)
     if known is not None:
         return known
     row = _USER_ROW.first({"id": user_id})
