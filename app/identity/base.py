@@ -25,7 +25,7 @@ from flask import current_app, session
 
 from app.tenants.schema import ProviderConfig, register_kind
 
-from .deadline import DeadlineAdapter, ProviderSession
+from .deadline import DeadlineAdapter, ProviderClient, ProviderSession
 from .types import ExternalIdentity, ProviderNames, ProviderTraits
 
 if TYPE_CHECKING:
@@ -111,11 +111,14 @@ class IdentityProvider(ABC):
     def call(
         self, method: str, url: str, *, down_on_5xx: bool = False, **kwargs: Any
     ) -> requests.Response:
-        """An HTTP call to the provider within the region's timeout and the login's deadline
-        (``deadline.py``). No answer in time (or, with ``down_on_5xx``, a server error) is
-        ProviderUnavailable."""
+        """An HTTP call to the provider within the region's timeout and the login's deadline,
+        over the session's pooled connections (``deadline.py``: :class:`ProviderClient`, which
+        takes ``params``, ``data``, ``json`` and ``headers`` and follows no redirect). No
+        answer in time, an answer over a megabyte (or, with ``down_on_5xx``, a server error)
+        is ProviderUnavailable."""
+        client = self.cached("http_client", lambda: ProviderClient(self.http))
         try:
-            response = self.http.request(method, url, timeout=self.config.timeout_seconds, **kwargs)
+            response = client.request(method, url, timeout=self.config.timeout_seconds, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ProviderUnavailable(f"{url}: {type(exc).__name__}") from None
         if down_on_5xx and response.status_code >= 500:

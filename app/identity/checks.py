@@ -56,7 +56,7 @@ from app.tenants.schema import Emulator
 from app.wording import Words
 
 from .base import provider_class
-from .deadline import Deadline
+from .deadline import Deadline, TooLarge, read_within
 from .esia.gost import certificate_hash, make_signer, make_verifier, openssl_available
 
 # A call gets at most this long (and no longer than the region's own timeout); the whole
@@ -68,7 +68,6 @@ EXPIRY_WARNING = timedelta(days=30)
 # What a discovery document or a key set may weigh; what a key or certificate file may.
 MAX_BODY = 512 * 1024
 MAX_FILE = 256 * 1024
-READ_SIZE = 16 * 1024
 # Statuses with which a gateway says that the service behind it is down.
 DOWN_STATUSES = frozenset({502, 503, 504})
 USER_AGENT = "myschool-portal (provider check)"
@@ -223,10 +222,6 @@ class Answer:
     problem: LazyString | None = None
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception and everything it wraps (requests → urllib3 → socket)."""
     seen, queue = set(), [exc]
@@ -286,24 +281,6 @@ def _why(exc: BaseException, url: str, seconds: float) -> LazyString:
     )
 
 
-def _read(response: requests.Response, deadline: Deadline) -> bytes:
-    """The body, a read at a time, each read given only the time left: a body trickled a
-    byte at a time still ends at the deadline."""
-    chunks, size = [], 0
-    while True:
-        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
-        if sock is not None:
-            sock.settimeout(deadline.check())
-        chunk = response.raw.read1(READ_SIZE, decode_content=True)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _TooLarge
-        chunks.append(chunk)
-        deadline.check()
-
-
 def fetch(url: str, *, check: Deadline, call_seconds: float, body: bool = True) -> Answer:
     """A GET of ``url`` within ``call_seconds`` and what is left of the check. Redirects are
     not followed: any answer is an answer."""
@@ -316,8 +293,8 @@ def fetch(url: str, *, check: Deadline, call_seconds: float, body: bool = True) 
             http.headers["User-Agent"] = USER_AGENT
             response = http.get(url, timeout=(seconds, seconds), stream=True, allow_redirects=False)
             with response:
-                content = _read(response, this_call) if body else b""
-    except _TooLarge:
+                content = read_within(response.raw, this_call, MAX_BODY) if body else b""
+    except TooLarge:
         return Answer(url, problem=_l("ответ больше %(size)s КБ: это не то, что ждали.",
                                       size=MAX_BODY // 1024))  # fmt: skip
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:

@@ -7,22 +7,36 @@ or a body trickled a byte at a time (each read well within the socket timeout), 
 minutes. :class:`DeadlineAdapter` is mounted on every provider's pooled HTTP session (and so
 on Authlib's client, which borrows it): before each call it caps the socket timeout at the
 time left, and it reads the body itself, a read at a time, setting the socket timeout to the
-time left before each read and giving up with :class:`requests.Timeout` once the time is out.
+time left before each read and giving up with :class:`requests.Timeout` once the time is out
+(and with :class:`TooLarge` once the answer passes :data:`MAX_ANSWER`, whatever its speed).
+
+A provider's own calls (:meth:`IdentityProvider.call <app.identity.base.IdentityProvider.call>`,
+four per ESIA login) go through :class:`ProviderClient`: the same pools, settings and deadline,
+without requests' session around each call.
 """
 
 from __future__ import annotations
 
+import json as json_module
 import time
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import requests
+import urllib3
 from flask import current_app, g, has_request_context
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 
 from app import metrics
 
 DEFAULT_SECONDS = 10.0
 READ_SIZE = 16 * 1024
+# A provider's answer is a few kilobytes (a person, their contacts, their children, a token):
+# one larger than this is not read on, whatever its speed.
+MAX_ANSWER = 1024 * 1024
 
 
 class Deadline:
@@ -60,9 +74,29 @@ def _cap(timeout, left: float):
     return min(timeout, left)
 
 
-def _socket(response: requests.Response):
-    connection = getattr(response.raw, "connection", None)
-    return getattr(connection, "sock", None)
+class TooLarge(requests.ConnectionError):
+    """An answer longer than its limit: the call failed, as if the connection had."""
+
+
+def read_within(raw: urllib3.BaseHTTPResponse, deadline: Deadline, limit: int) -> bytes:
+    """A response's body, a read at a time, each read given only the time left: a body
+    trickled a byte at a time still ends at the deadline (:class:`requests.Timeout`), and one
+    longer than ``limit`` bytes is not read on (:class:`TooLarge`). A body read to its end
+    gives its connection back to the pool."""
+    chunks, size = [], 0
+    while True:
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(deadline.check())
+        chunk = raw.read1(READ_SIZE, decode_content=True)
+        if not chunk:
+            raw.release_conn()
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the answer is over {limit // 1024} KB")
+        chunks.append(chunk)
+        deadline.check()
 
 
 class ProviderSession(requests.Session):
@@ -104,27 +138,107 @@ class DeadlineAdapter(HTTPAdapter):
         response = super().send(request, stream=True, timeout=_cap(timeout, left), **kwargs)
         if stream:
             return response
-        try:
-            response._content = self._read_within(response, deadline)
-        except requests.Timeout:
-            response.close()
-            raise
-        except OSError as exc:  # the socket timed out on the time left
-            response.close()
-            raise requests.Timeout(f"{request.url}: {type(exc).__name__}") from None
+        response._content = _read_body(response.raw, deadline, request.url)
         response._content_consumed = True
         return response
 
-    @staticmethod
-    def _read_within(response: requests.Response, deadline: Deadline) -> bytes:
-        chunks = []
-        while True:
-            sock = _socket(response)
-            if sock is not None:
-                sock.settimeout(deadline.check())
-            chunk = response.raw.read1(READ_SIZE, decode_content=True)
-            if not chunk:
-                response.raw.release_conn()  # read to the end: back to the pool
-                return b"".join(chunks)
-            chunks.append(chunk)
-            deadline.check()
+
+def _read_body(raw: urllib3.BaseHTTPResponse, deadline: Deadline, url: str) -> bytes:
+    """:func:`read_within`; a body not read to its end closes its connection, and a failure
+    is requests' (a socket that timed out on the time left a :class:`requests.Timeout`)."""
+    try:
+        return read_within(raw, deadline, MAX_ANSWER)
+    except BaseException as error:
+        raw.close()
+        if isinstance(error, TimeoutError | urllib3.exceptions.TimeoutError):
+            raise requests.Timeout(f"{url}: {type(error).__name__}") from None
+        if isinstance(error, OSError | urllib3.exceptions.HTTPError) and not isinstance(
+            error, requests.RequestException
+        ):
+            raise requests.ConnectionError(f"{url}: {type(error).__name__}") from None
+        raise
+
+
+class ProviderClient:
+    """A provider's calls straight over the pools of its session's adapter.
+
+    Requests' session costs about 0.8 ms of CPU around each call, as much as the call itself
+    (preparing the request, merging the session's settings, the cookie jars, the hooks, the
+    response's cookies), and an ESIA login makes four. The call here is the adapter's own
+    (``HTTPAdapter.send``) without that: the same pool for the host, set up as requests sets it
+    up (the environment's proxy and certificate settings, read once per host by
+    :class:`ProviderSession`), the session's headers, the same timeouts and deadline. It takes
+    what a provider's call needs (a query, a form or JSON, headers); redirects are not
+    followed (an API's answer is the answer), and the body is read within the deadline and
+    up to :data:`MAX_ANSWER`. The answer is a :class:`requests.Response`, and a failure
+    requests' :class:`~requests.ConnectionError` or :class:`~requests.Timeout`."""
+
+    def __init__(self, session: ProviderSession):
+        self.session = session
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: float,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | str | bytes | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        if params:
+            url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
+        sent = CaseInsensitiveDict(self.session.headers)
+        body: bytes | None = None
+        if json is not None:
+            body = json_module.dumps(json).encode()
+            sent["Content-Type"] = "application/json"
+        elif isinstance(data, Mapping):
+            body = urlencode(data, doseq=True).encode()
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else data
+        sent.update(headers or {})
+        if body is not None or method.upper() not in ("GET", "HEAD"):
+            sent["Content-Length"] = str(len(body or b""))
+        prepared = requests.PreparedRequest()
+        prepared.method, prepared.url, prepared.headers, prepared.body = (
+            method.upper(), url, sent, body
+        )  # fmt: skip
+        started = time.perf_counter()
+        try:
+            return self._send(prepared, timeout)
+        except urllib3.exceptions.TimeoutError as error:
+            raise requests.Timeout(f"{url}: {type(error).__name__}") from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            if isinstance(error, requests.RequestException):
+                raise
+            raise requests.ConnectionError(f"{url}: {type(error).__name__}") from error
+        finally:  # answered or not, the call's time is the provider's latency
+            metrics.provider_call(url, time.perf_counter() - started)
+
+    def _send(self, prepared: requests.PreparedRequest, timeout: float) -> requests.Response:
+        url = prepared.url
+        adapter = self.session.get_adapter(url)
+        settings = self.session.merge_environment_settings(url, {}, None, None, None)
+        verify, cert, proxies = settings["verify"], settings["cert"], settings["proxies"]
+        pool = adapter.get_connection_with_tls_context(prepared, verify, proxies, cert)
+        adapter.cert_verify(pool, url, verify, cert)
+        deadline = current()
+        seconds = timeout if deadline is None else _cap(timeout, deadline.check())
+        raw = pool.urlopen(
+            method=prepared.method, url=adapter.request_url(prepared, proxies),
+            body=prepared.body, headers=prepared.headers, redirect=False,
+            assert_same_host=False, preload_content=False, decode_content=False,
+            retries=adapter.max_retries,
+            timeout=urllib3.Timeout(connect=seconds, read=seconds),
+        )  # fmt: skip
+        content = _read_body(raw, deadline or Deadline(seconds), url)
+        response = requests.Response()
+        response.status_code, response.reason, response.url = raw.status, raw.reason, url
+        response.headers = CaseInsensitiveDict(raw.headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.raw, response.request = raw, prepared
+        response._content, response._content_consumed = content, True
+        return response

@@ -78,6 +78,28 @@ def test_a_provider_just_slower_than_usual_still_signs_in(live, browser, misbeha
     assert b.get("/diary/", allow_redirects=False).status_code == 200
 
 
+def test_an_answer_over_a_megabyte_is_not_read_on(live, browser, misbehaving):
+    """A provider's answer is a few kilobytes; one swollen past the limit (whitespace, so it
+    would still parse) ends the login at the branded 503, without reading it all."""
+    from app.identity.deadline import MAX_ANSWER
+
+    b, page, _ = _login_timed(browser, misbehaving, paths=("/rs/",), swell=MAX_ANSWER)
+    assert page.status_code == 503 and UNAVAILABLE in page.text
+    assert b.get("/diary/", allow_redirects=False).status_code == 302  # no session
+    failure = _last_failure(live, "mosreg")
+    assert failure["reason"] == "provider_unavailable"
+
+
+def test_a_redirected_answer_is_not_followed(live, browser, misbehaving):
+    """An API's answer is the answer: the portal does not follow a redirect with the person's
+    token (followed, the emulator would answer and the login would go through)."""
+    b, page, _ = _login_timed(browser, misbehaving, paths=("/rs/prns/",), redirect=True)
+    assert page.url.endswith("/login") and "сервис входа вернул ошибку" in page.text
+    assert b.get("/diary/", allow_redirects=False).status_code == 302  # no session
+    failure = _last_failure(live, "mosreg")
+    assert failure["reason"] == "provider_error" and "302" in failure["detail"]
+
+
 # --- the emulator's other misbehaviours: tokens from the future, keys rotated ---------------
 
 

@@ -1,12 +1,19 @@
-"""Calls to providers read the environment's proxy and certificate settings once per host."""
+"""Calls to providers read the environment's proxy and certificate settings once per host,
+and go out as requests would send them (``ProviderClient``), through a proxy when the
+environment names one."""
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
+import pytest
 import requests
 
-from app.identity.deadline import ProviderSession
+from app.identity.deadline import DeadlineAdapter, ProviderClient, ProviderSession
 
 
 def settings(session: requests.Session, url: str) -> dict:
@@ -42,3 +49,89 @@ def test_a_call_that_names_its_own_settings_is_not_cached():
     own = session.merge_environment_settings("https://a.example/", {}, None, False, None)
     assert own["verify"] is False
     assert settings(session, "https://a.example/")["verify"] is not False
+
+
+# --- the calls themselves ---------------------------------------------------------------------
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers every request with JSON and keeps what it was sent (as a provider, or as a
+    proxy: a proxied request names the whole address)."""
+
+    seen: list[dict]
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.seen.append({"method": self.command, "target": self.path,
+                          "headers": dict(self.headers), "body": body})  # fmt: skip
+        answer = json.dumps({"ok": True}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, list[dict]]]:
+    seen: list[dict] = []
+    handler = type("Handler", (_Recorder,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def _client() -> ProviderClient:
+    session = ProviderSession()
+    session.headers["User-Agent"] = "myschool-portal"
+    adapter = DeadlineAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return ProviderClient(session)
+
+
+def test_a_call_goes_out_as_requests_would_send_it(recorder, monkeypatch):
+    base, seen = recorder
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    client = _client()
+    answer = client.request("get", f"{base}/rs/prns/1/ctts", timeout=5,
+                            params={"embed": "(elements)"},
+                            headers={"Authorization": "Bearer t"})  # fmt: skip
+    assert answer.status_code == 200 and answer.json() == {"ok": True}
+    assert answer.encoding == "utf-8" and answer.headers["content-type"].startswith("application")
+    client.request("post", f"{base}/aas/oauth2/v3/te", timeout=5,
+                   data={"code": "a b", "state": "ä"})  # fmt: skip
+    got, posted = seen
+    assert got["method"] == "GET" and got["target"] == "/rs/prns/1/ctts?embed=%28elements%29"
+    assert got["headers"]["Authorization"] == "Bearer t"
+    assert got["headers"]["User-Agent"] == "myschool-portal"
+    assert posted["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert posted["body"] == b"code=a+b&state=%C3%A4"
+    # What requests itself would have sent, to the byte.
+    plain = requests.Request("POST", f"{base}/t", data={"code": "a b", "state": "ä"}).prepare()
+    assert posted["body"] == plain.body.encode()
+
+
+def test_a_call_goes_through_the_proxy_the_environment_names(recorder, monkeypatch):
+    proxy, seen = recorder
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    answer = _client().request("get", "http://esia.example/rs/prns/1", timeout=5)
+    assert answer.status_code == 200
+    (proxied,) = seen
+    assert proxied["target"] == "http://esia.example/rs/prns/1"  # the whole address: a proxy
+    assert proxied["headers"]["Host"] == "esia.example"
+
+
+def test_a_call_that_fails_is_requests_failure():
+    with pytest.raises(requests.ConnectionError):
+        _client().request("get", "http://127.0.0.1:9/", timeout=2)  # nothing listens there
