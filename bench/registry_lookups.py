@@ -49,7 +49,8 @@ def drawn(tenant: str, count: int) -> list[ExternalIdentity]:
 
 
 def explained(statement, parameters: dict) -> list[str]:
-    compiled = statement.compile(db.engine)
+    """PostgreSQL's plan of a statement (an ``app.database.Prepared`` one's too)."""
+    compiled = getattr(statement, "statement", statement).compile(db.engine)
     cursor = db.session.connection().connection.cursor()
     cursor.execute("EXPLAIN " + str(compiled), compiled.construct_params(parameters))
     return [row[0] for row in cursor.fetchall()]

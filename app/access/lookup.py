@@ -8,10 +8,9 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-from sqlalchemy import Select, bindparam, or_, select, union
+from sqlalchemy import bindparam, or_, select, union
 
 from app.database import Prepared
-from app.extensions import db
 from app.identity.types import ExternalIdentity, ProviderTraits
 from app.models import (
     Consent,
@@ -23,6 +22,7 @@ from app.models import (
     TrustedGrant,
     User,
 )
+from app.models.registry import full_name_of
 from app.models.trusted import ACCEPTED, SENT
 from app.tenants import Tenant
 
@@ -40,15 +40,11 @@ from .decision import (
 CANDIDATE_LIMIT = 20
 
 
-def record_of(person: Person) -> RecordPerson:
-    return RecordPerson(
-        id=person.id,
-        name_key=person.name_key,
-        birth_date=person.birth_date,
-        snils=person.snils,
-        email=person.email,
-        phone=person.phone,
-    )
+# A record's columns as the decision compares them (RecordPerson's fields, in order): read as
+# columns, never as the ORM's objects, by every login.
+_person = Person.__table__
+_RECORD = tuple(_person.c[name] for name in
+                ("id", "name_key", "birth_date", "snils", "email", "phone"))  # fmt: skip
 
 
 def candidates(tenant: Tenant, identity: ExternalIdentity) -> tuple[RecordPerson, ...]:
@@ -58,10 +54,10 @@ def candidates(tenant: Tenant, identity: ExternalIdentity) -> tuple[RecordPerson
     its own indexed lookup with its own limit, so common names cannot crowd out an exact
     identifier."""
     statement, parameters = candidates_statement(tenant, identity)
-    return tuple(record_of(person) for person in db.session.scalars(statement, parameters))
+    return tuple(RecordPerson(*row) for row in statement.all(parameters))
 
 
-def candidates_statement(tenant: Tenant, identity: ExternalIdentity) -> tuple[Select, dict]:
+def candidates_statement(tenant: Tenant, identity: ExternalIdentity) -> tuple[Prepared, dict]:
     """The candidates' statement for what this provider gave, and its parameters."""
     values = identity_values(identity)
     given = tuple(field for field in EXACT_FIELDS if values[field])
@@ -76,20 +72,23 @@ EXACT_FIELDS = ("snils", "email", "phone")
 
 
 @functools.cache
-def _candidates_query(given: tuple[str, ...]):
+def _candidates_query(given: tuple[str, ...]) -> Prepared:
     """The candidates' statement for the identifiers a provider gave (at most 16 shapes),
-    built once with bound parameters: every login runs one."""
-    region = Person.tenant == bindparam("tenant")
-    name = Person.name_key == bindparam("name")
-    exact = [getattr(Person, field) == bindparam(field) for field in given if field in EXACT_FIELDS]
+    prepared once (app.database.Prepared): every login runs one."""
+    region = _person.c.tenant == bindparam("tenant")
+    name = _person.c.name_key == bindparam("name")
+    exact = [_person.c[field] == bindparam(field) for field in given if field in EXACT_FIELDS]
     if "birth_date" in given:
-        exact.append(name & (Person.birth_date == bindparam("birth_date")))
+        exact.append(name & (_person.c.birth_date == bindparam("birth_date")))
     parts = [
-        select(Person.id).where(region, condition).order_by(Person.id).limit(CANDIDATE_LIMIT)
+        select(_person.c.id).where(region, condition).order_by(_person.c.id)
+        .limit(CANDIDATE_LIMIT)
         for condition in [*exact, name]
-    ]
+    ]  # fmt: skip
     ids = union(*(select(part.subquery().c.id) for part in parts))
-    return select(Person).where(Person.id.in_(ids.scalar_subquery())).order_by(Person.id)
+    return Prepared(
+        select(*_RECORD).where(_person.c.id.in_(ids.scalar_subquery())).order_by(_person.c.id)
+    )
 
 
 # The decision's statements, built once with bound parameters: every login runs them. Those
@@ -103,13 +102,15 @@ _ENROLLED = Prepared(
     .where(_enrolment.c.person_id == bindparam("person"), _enrolment.c.active)
     .limit(1)
 )
-_CHILDREN = (
-    select(Person, Enrolment.id)
-    .join(Guardianship, Guardianship.student_id == Person.id)
-    .outerjoin(Enrolment, (Enrolment.person_id == Person.id) & Enrolment.active)
-    .where(Guardianship.guardian_id == bindparam("person"))
-    .order_by(Person.birth_date)
-)
+# A guardian's children: each one's record and name, and an active enrolment's id if any.
+_CHILDREN = Prepared(
+    select(*_RECORD, _person.c.last_name, _person.c.first_name, _person.c.middle_name,
+           _enrolment.c.id)
+    .join(_guardianship, _guardianship.c.student_id == _person.c.id)
+    .outerjoin(_enrolment, (_enrolment.c.person_id == _person.c.id) & _enrolment.c.active)
+    .where(_guardianship.c.guardian_id == bindparam("person"))
+    .order_by(_person.c.birth_date)
+)  # fmt: skip
 _STAFF = Prepared(select(_staff.c.role).where(_staff.c.person_id == bindparam("person")))
 _GUARDIANS = Prepared(
     select(_guardianship.c.guardian_id).where(_guardianship.c.student_id == bindparam("person"))
@@ -142,16 +143,19 @@ _TRUSTED = Prepared(
 def facts_of(record: RecordPerson) -> RecordFacts:
     person = {"person": record.id}
     enrolled = _ENROLLED.scalar(person)
-    children = db.session.execute(_CHILDREN, person).all()
-    unique_children = {child.id: (child, enrolment) for child, enrolment in children}
+    width = len(_RECORD)
+    # A child with two active enrolments comes twice: once is enough.
+    children = {row[0]: row for row in _CHILDREN.all(person)}
     staff = [role for (role,) in _STAFF.all(person)]
     guardians = [guardian for (guardian,) in _GUARDIANS.all(person)]
     return RecordFacts(
         person=record,
         enrolled=enrolled is not None,
         children=tuple(
-            RecordChild(record_of(child), child.full_name, enrolment is not None)
-            for child, enrolment in unique_children.values()
+            RecordChild(
+                RecordPerson(*row[:width]), full_name_of(*row[width:-1]), row[-1] is not None
+            )
+            for row in children.values()
         ),
         staff_roles=tuple(sorted(set(staff))),
         guardian_ids=tuple(sorted(guardians)),

@@ -74,7 +74,12 @@ class Person(Base):
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+        return full_name_of(self.last_name, self.first_name, self.middle_name)
+
+
+def full_name_of(last: str, first: str, middle: str | None) -> str:
+    """«Фамилия Имя Отчество», the parts there are."""
+    return " ".join(part for part in (last, first, middle) if part)
 
 
 class Enrolment(Base):
