@@ -34,7 +34,7 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import bindparam, delete, func, insert, literal, select, text, union_all
 
 from app import login_totals
-from app.database import upsert
+from app.database import Prepared, upsert
 from app.extensions import db
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
@@ -233,21 +233,33 @@ def schools_of_people(tenant: str, person_ids: Iterable[int]) -> dict[int, int]:
     """The school of each registry record that has one (module docstring), in one query per
     500 records."""
     ids = sorted({i for i in person_ids if i})
-    found: dict[int, int] = {}
-    for chunk in _chunks(ids):
-        rows = db.session.execute(_places(), {"ids": chunk, "tenant": tenant})
-        for person_id, _rank, school_id in rows:  # the lowest rank comes last, and stays
-            found[person_id] = school_id
-    return found
+    if len(ids) == 1:  # a login's own record: the prepared statement
+        rows = _places(one=True).all({"person": ids[0], "tenant": tenant})
+    else:
+        places = _places()
+        rows = [
+            row
+            for chunk in _chunks(ids)
+            for row in db.session.execute(places, {"ids": chunk, "tenant": tenant})
+        ]
+    # The lowest rank comes last, and stays.
+    return {person_id: school_id for person_id, _rank, school_id in rows}
 
 
 @functools.cache
-def _places():
+def _places(one: bool = False):
     """Each person's schools by rank (1 their own class's, 2 a child's, 3 where they work),
     the lowest school id of each: built once, as every login asks it (building the union
     was a tenth of a login's time in the portal), of the tables' columns, so that it runs as
-    plain SQL without the ORM's handling of mapped attributes."""
-    ids, tenant = bindparam("ids", expanding=True), bindparam("tenant")
+    plain SQL without the ORM's handling of mapped attributes. ``one``: of one person
+    (``:person``), prepared (app.database.Prepared); else of a list (``:ids``), which
+    SQLAlchemy renders for its length."""
+    tenant = bindparam("tenant")
+    ids = bindparam("person") if one else bindparam("ids", expanding=True)
+
+    def among(column):
+        return column == ids if one else column.in_(ids)
+
     enrolment, klass, school, guardianship, staff = (
         model.__table__ for model in (Enrolment, SchoolClass, School, Guardianship, StaffRole)
     )
@@ -261,22 +273,24 @@ def _places():
 
     own = in_a_class_of_the_region(
         select(enrolment.c.person_id, literal(1), klass.c.school_id).where(
-            enrolment.c.person_id.in_(ids)
+            among(enrolment.c.person_id)
         )
     )
     child = in_a_class_of_the_region(
         select(guardianship.c.guardian_id, literal(2), klass.c.school_id)
         .join(enrolment, enrolment.c.person_id == guardianship.c.student_id)
-        .where(guardianship.c.guardian_id.in_(ids))
+        .where(among(guardianship.c.guardian_id))
     )
     staffed = (
         select(staff.c.person_id, literal(3), staff.c.school_id)
         .join(school, school.c.id == staff.c.school_id)
-        .where(staff.c.person_id.in_(ids), school.c.tenant == tenant)
+        .where(among(staff.c.person_id), school.c.tenant == tenant)
     )
     places = union_all(own, child, staffed).subquery()
     person, rank, place = places.c
-    return select(person, rank, func.min(place)).group_by(person, rank).order_by(rank.desc())
+    statement = select(person, rank, func.min(place)).group_by(person, rank)
+    statement = statement.order_by(rank.desc())
+    return Prepared(statement) if one else statement
 
 
 def _chunks(ids: list, size: int = 500):
@@ -319,9 +333,10 @@ def resolve(tenant: str, hints: Iterable[Hint | None]) -> dict[Hint, int]:
 
 
 # Built once: a login adds one to its counter, to its region's day and to its school's day.
-UPSERT = upsert(LoginCounter.__table__, add=["count"])
-DAY_UPSERT = upsert(LoginDayCounter.__table__, add=["count"])
-SCHOOL_UPSERT = upsert(SchoolDayCounter.__table__, add=login_totals.FIGURES)
+# Prepared once (app.database.Prepared): every login's end runs the three.
+UPSERT = Prepared(upsert(LoginCounter.__table__, add=["count"]))
+DAY_UPSERT = Prepared(upsert(LoginDayCounter.__table__, add=["count"]))
+SCHOOL_UPSERT = Prepared(upsert(SchoolDayCounter.__table__, add=login_totals.FIGURES))
 
 
 def count_login(kind: str, tenant: str | None, actor_id: int | None,
@@ -338,11 +353,10 @@ def count_login(kind: str, tenant: str | None, actor_id: int | None,
     day = datetime.now(zone_of(tenant)).date()
     of_day = {"tenant": tenant, "day": day}
     login = {**of_day, "method": key.method, "outcome": key.outcome, "reason": key.reason}
-    db.session.execute(UPSERT, {**login, "school_id": school, "count": 1})
-    db.session.execute(DAY_UPSERT, {**login, "stripe": secrets.randbelow(STRIPES), "count": 1})
-    db.session.execute(
-        SCHOOL_UPSERT,
-        {**of_day, "school_id": school, **login_totals.figures_of(key.outcome, key.reason)},
+    UPSERT.execute({**login, "school_id": school, "count": 1})
+    DAY_UPSERT.execute({**login, "stripe": secrets.randbelow(STRIPES), "count": 1})
+    SCHOOL_UPSERT.execute(
+        {**of_day, "school_id": school, **login_totals.figures_of(key.outcome, key.reason)}
     )
 
 

@@ -19,7 +19,6 @@ import pytest
 import time_machine
 from flask import g
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.engine.interfaces import CacheStats
 
 from app import audit, create_app, login_stats, login_totals, wording
 from app.access.decision import Outcome
@@ -272,6 +271,26 @@ def test_the_record_the_event_names_comes_first_and_only_the_regions_schools_cou
     }
 
 
+def test_a_records_school_is_the_same_found_alone_as_among_many(mosreg):
+    """A login asks for its one record's school by the prepared statement, a recount for
+    many at once by the list: both rank a record's own class first, then a child's, then
+    where the person works."""
+    school_1, lyceum = school_id("mosreg", "school-1"), school_id("mosreg", "lyceum-2")
+    keys = {"probny_artem": lyceum,  # their own class
+            "probnaya_irina": lyceum,  # her son's
+            # his children's (school 1 and the lyceum: the lower id), before where he teaches
+            "obraztsov_andrey": min(school_1, lyceum),
+            "shkolnaya_zoya": school_1}  # fmt: skip  # where she works
+    ids = {key: person("mosreg", key).id for key in keys}
+    nobody = max(ids.values()) + 10_000
+    together = login_stats.schools_of_people("mosreg", [*ids.values(), nobody])
+    assert together == {ids[key]: school for key, school in keys.items()}
+    for key, school in keys.items():
+        assert login_stats.schools_of_people("mosreg", [ids[key]]) == {ids[key]: school}
+    assert login_stats.schools_of_people("mosreg", [nobody]) == {}
+    assert login_stats.schools_of_people("kaluga", [ids["probny_artem"]]) == {}
+
+
 def test_a_login_counts_on_the_day_it_was_in_the_region(app, database_uri, tmp_path):
     """Kaluga moved to Vladivostok time (UTC+10): at 15:30 UTC it is already tomorrow there
     and still today in Moscow; outside a request (a command) the served region's zone counts."""
@@ -296,19 +315,18 @@ def test_a_login_counts_on_the_day_it_was_in_the_region(app, database_uri, tmp_p
         db.engine.dispose()
 
 
-def test_two_logins_in_one_transaction_add_up_and_the_upsert_is_cached(mosreg):
+def test_two_logins_in_one_transaction_add_up_and_the_upsert_adds(mosreg):
     for _ in range(2):
         audit.record("login_failed", commit=False, method="esia", reason="provider_unavailable")
     db.session.commit()
     today = datetime.now(MOSCOW).date()
     key = ("mosreg", today, "esia", "failed", "provider_unavailable", NO_SCHOOL)
     assert counters() == {key: 2}
-    # Compiled once: SQLAlchemy's cache answers every later login.
+    # The prepared upsert (compiled once: tests/test_prepared.py) adds to the row it finds.
     values = {"tenant": "mosreg", "day": today, "method": "esia", "outcome": "failed",
               "reason": "provider_unavailable", "school_id": NO_SCHOOL, "count": 1}  # fmt: skip
-    db.session.execute(login_stats.UPSERT, values)
-    again = db.session.execute(login_stats.UPSERT, values)
-    assert again.context.cache_hit is CacheStats.CACHE_HIT
+    assert login_stats.UPSERT.execute(values) == 1
+    assert login_stats.UPSERT.execute(values) == 1
     db.session.commit()
     assert counters()[key] == 4
 
