@@ -17,7 +17,7 @@ from app import create_app
 from app.extensions import db
 from app.identity import LoginFailed, provider_class
 from app.identity import availability as provider_state
-from app.identity.deadline import DeadlineAdapter
+from app.identity.deadline import DeadlineAdapter, ProviderClient
 from tests.conftest import test_environ
 from tests.live import free_port
 
@@ -29,16 +29,23 @@ def sign_in(b, persona: str):
     return b.mosru_login(persona) if b.slug == "moscow" else b.esia_login(persona)
 
 
+def on_every_call(monkeypatch, action) -> None:
+    """``action(request)`` instead of every call to a provider: a provider's own calls
+    (``ProviderClient``) and those of Authlib's client (through ``DeadlineAdapter``)."""
+    monkeypatch.setattr(DeadlineAdapter, "_send", lambda self, request, **kw: action(request))
+    monkeypatch.setattr(ProviderClient, "_send", lambda self, request, *a: action(request))
+
+
 @pytest.fixture
 def provider_down(live, monkeypatch):
     """The provider stops answering the portal's calls (the connection is refused); calling
     the fixture's value brings it back. What the portal noted is forgotten afterwards: the
     servers outlive the test."""
 
-    def refuse(self, request, **kwargs):
+    def refuse(request):
         raise requests.ConnectionError(f"{request.url}: connection refused")
 
-    monkeypatch.setattr(DeadlineAdapter, "_send", refuse)
+    on_every_call(monkeypatch, refuse)
     yield monkeypatch.undo
     live.portal_app.extensions.pop("provider_down_since", None)
     live.portal_app.extensions.pop("provider_probes", None)
@@ -97,7 +104,7 @@ def test_the_login_page_asks_neither_the_provider_nor_the_database(
 ):
     assert browser("mosreg").esia_login("P1").status_code == 503
     calls, statements = [], []
-    monkeypatch.setattr(DeadlineAdapter, "_send", lambda self, request, **kw: calls.append(1))
+    on_every_call(monkeypatch, calls.append)
     with live.portal_app.app_context():
         engine = db.engine
 

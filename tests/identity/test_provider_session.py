@@ -4,14 +4,21 @@ environment names one."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import ssl
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from app.identity.deadline import DeadlineAdapter, ProviderClient, ProviderSession
 
@@ -77,16 +84,49 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def recorder() -> Iterator[tuple[str, list[dict]]]:
+def _serve(tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, list[dict]]]:
     seen: list[dict] = []
     handler = type("Handler", (_Recorder,), {"seen": seen})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", seen
+    yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}", seen
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, list[dict]]]:
+    yield from _serve()
+
+
+@pytest.fixture
+def tls_recorder(tmp_path) -> Iterator[tuple[str, list[dict], str]]:
+    """A provider over TLS with a certificate of its own (for 127.0.0.1), and the file of
+    that certificate, which no default bundle trusts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "provider of a test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp_path / "provider.pem", tmp_path / "provider.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    for base, seen in _serve(tls):
+        yield base, seen, str(cert_file)
 
 
 def _client() -> ProviderClient:
@@ -135,3 +175,21 @@ def test_a_call_goes_through_the_proxy_the_environment_names(recorder, monkeypat
 def test_a_call_that_fails_is_requests_failure():
     with pytest.raises(requests.ConnectionError):
         _client().request("get", "http://127.0.0.1:9/", timeout=2)  # nothing listens there
+
+
+def test_a_provider_is_trusted_only_by_the_certificates_the_environment_names(
+    tls_recorder, monkeypatch
+):
+    """The calls verify the provider's certificate as requests does: against the bundle
+    ``REQUESTS_CA_BUNDLE`` names, and without it against the default one, which does not
+    know this provider's."""
+    base, seen, certificate = tls_recorder
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    with pytest.raises(requests.ConnectionError):
+        _client().request("get", f"{base}/rs/prns/1", timeout=5)
+    assert seen == []  # refused before anything was sent
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certificate)
+    answer = _client().request("get", f"{base}/rs/prns/1", timeout=5)
+    assert answer.status_code == 200 and seen[0]["target"] == "/rs/prns/1"
