@@ -67,7 +67,9 @@ class Middleware:
             target = f"{environ['PATH_INFO']}?{query}&{REDIRECTED}" if query else (
                 f"{environ['PATH_INFO']}?{REDIRECTED}"
             )  # fmt: skip
-            start_response("302 Found", [("Location", target), ("Content-Length", "0")])
+            # 307: a client that follows it sends the same request again, body and all.
+            start_response("307 Temporary Redirect",
+                           [("Location", target), ("Content-Length", "0")])  # fmt: skip
             return [b""]
         if m.delay:
             time.sleep(m.delay)

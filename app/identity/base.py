@@ -113,9 +113,9 @@ class IdentityProvider(ABC):
     ) -> requests.Response:
         """An HTTP call to the provider within the region's timeout and the login's deadline,
         over the session's pooled connections (``deadline.py``: :class:`ProviderClient`, which
-        takes ``params``, ``data``, ``json`` and ``headers`` and follows no redirect). No
-        answer in time, an answer over a megabyte (or, with ``down_on_5xx``, a server error)
-        is ProviderUnavailable."""
+        takes ``params``, ``data``, ``json`` and ``headers``). No answer in time, an answer
+        over a megabyte (or, with ``down_on_5xx``, a server error) is ProviderUnavailable; a
+        redirect is not followed, and is LoginFailed."""
         client = self.cached("http_client", lambda: ProviderClient(self.http))
         try:
             response = client.request(method, url, timeout=self.config.timeout_seconds, **kwargs)
@@ -123,6 +123,10 @@ class IdentityProvider(ABC):
             raise ProviderUnavailable(f"{url}: {type(exc).__name__}") from None
         if down_on_5xx and response.status_code >= 500:
             raise ProviderUnavailable(f"{url}: HTTP {response.status_code}")
+        if response.is_redirect:
+            where = response.headers.get("Location", "")[:200]
+            raise LoginFailed("provider_error", f"{url}: HTTP {response.status_code} to {where!r}, "
+                              "not followed")  # fmt: skip
         return response
 
     # --- the pending login ----------------------------------------------------------------

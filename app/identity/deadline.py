@@ -8,7 +8,12 @@ minutes. :class:`DeadlineAdapter` is mounted on every provider's pooled HTTP ses
 on Authlib's client, which borrows it): before each call it caps the socket timeout at the
 time left, and it reads the body itself, a read at a time, setting the socket timeout to the
 time left before each read and giving up with :class:`requests.Timeout` once the time is out
-(and with :class:`TooLarge` once the answer passes :data:`MAX_ANSWER`, whatever its speed).
+(and, in a request, with :class:`TooLarge` once the answer passes :data:`MAX_ANSWER`,
+whatever its speed).
+
+What it does not bound: a provider that trickles its status line and headers a byte at a
+time, each byte within the socket's timeout, holds the call until gunicorn's worker timeout;
+and a slow connection followed by a slow first answer may take up to twice the time left.
 
 A provider's own calls (:meth:`IdentityProvider.call <app.identity.base.IdentityProvider.call>`,
 four per ESIA login) go through :class:`ProviderClient`: the same pools, settings and deadline,
@@ -28,7 +33,7 @@ import urllib3
 from flask import current_app, g, has_request_context
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers
+from requests.utils import check_header_validity, get_encoding_from_headers
 
 from app import metrics
 
@@ -144,34 +149,65 @@ class DeadlineAdapter(HTTPAdapter):
 
 
 def _read_body(raw: urllib3.BaseHTTPResponse, deadline: Deadline, url: str) -> bytes:
-    """:func:`read_within`; a body not read to its end closes its connection, and a failure
-    is requests' (a socket that timed out on the time left a :class:`requests.Timeout`)."""
+    """:func:`read_within`; a body not read to its end closes its connection (and gives the
+    pool its place back), and a failure is requests' (:func:`_as_requests`)."""
     try:
         return read_within(raw, deadline, MAX_ANSWER)
     except BaseException as error:
         raw.close()
-        if isinstance(error, TimeoutError | urllib3.exceptions.TimeoutError):
-            raise requests.Timeout(f"{url}: {type(error).__name__}") from None
+        raw.release_conn()
         if isinstance(error, OSError | urllib3.exceptions.HTTPError) and not isinstance(
             error, requests.RequestException
         ):
-            raise requests.ConnectionError(f"{url}: {type(error).__name__}") from None
+            raise _as_requests(error, url) from error
         raise
+
+
+def _as_requests(error: BaseException, url: str) -> requests.RequestException:
+    """A failure of urllib3 or the socket as requests' adapter names it
+    (``HTTPAdapter.send``): the name is what the audit row and the log say (a certificate
+    refused is an ``SSLError``, not a provider that is down)."""
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        error = error.reason
+    message = f"{url}: {error}"
+    kinds: tuple[tuple[type | tuple[type, ...], type[requests.RequestException]], ...] = (
+        (urllib3.exceptions.SSLError, requests.exceptions.SSLError),
+        (urllib3.exceptions.ProxyError, requests.exceptions.ProxyError),
+        # A refused connection is urllib3's ConnectTimeoutError too: requests says neither.
+        (urllib3.exceptions.NewConnectionError, requests.ConnectionError),
+        (urllib3.exceptions.ConnectTimeoutError, requests.ConnectTimeout),
+        ((urllib3.exceptions.ReadTimeoutError, TimeoutError), requests.ReadTimeout),
+        (urllib3.exceptions.TimeoutError, requests.Timeout),
+    )
+    return next((kind(message) for found, kind in kinds if isinstance(error, found)),
+                requests.ConnectionError(message))  # fmt: skip
+
+
+def _given(values: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A query's or form's fields without the values of None, as requests leaves them out."""
+    return [
+        (name, [item for item in value if item is not None] if isinstance(value, list) else value)
+        for name, value in values.items()
+        if value is not None
+    ]
 
 
 class ProviderClient:
     """A provider's calls straight over the pools of its session's adapter.
 
-    Requests' session costs about 0.8 ms of CPU around each call, as much as the call itself
+    Requests' session costs about 0.4 ms of CPU around each call, as much as the call itself
     (preparing the request, merging the session's settings, the cookie jars, the hooks, the
     response's cookies), and an ESIA login makes four. The call here is the adapter's own
     (``HTTPAdapter.send``) without that: the same pool for the host, set up as requests sets it
     up (the environment's proxy and certificate settings, read once per host by
-    :class:`ProviderSession`), the session's headers, the same timeouts and deadline. It takes
-    what a provider's call needs (a query, a form or JSON, headers); redirects are not
-    followed (an API's answer is the answer), and the body is read within the deadline and
-    up to :data:`MAX_ANSWER`. The answer is a :class:`requests.Response`, and a failure
-    requests' :class:`~requests.ConnectionError` or :class:`~requests.Timeout`."""
+    :class:`ProviderSession`), the session's headers (not its auth, hooks or parameters), the
+    same timeouts and deadline. It takes what a provider's call needs (a query, a form or
+    JSON, headers; values of None left out, headers checked, as requests does); redirects
+    are not followed (an API's answer is the answer), and the body is read within the
+    deadline and up to :data:`MAX_ANSWER`. The answer is a :class:`requests.Response`, and a
+    failure of the connection requests' error of the same name (:func:`_as_requests`); a
+    setting that cannot work (a CA bundle that is not there, an address that is no address)
+    fails as it did in requests."""
 
     def __init__(self, session: ProviderSession):
         self.session = session
@@ -188,50 +224,52 @@ class ProviderClient:
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         if params:
-            url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
+            query = urlencode(_given(params), doseq=True)
+            url = f"{url}{'&' if urlsplit(url).query else '?'}{query}"
         sent = CaseInsensitiveDict(self.session.headers)
         body: bytes | None = None
         if json is not None:
-            body = json_module.dumps(json).encode()
+            body = json_module.dumps(json, allow_nan=False).encode()
             sent["Content-Type"] = "application/json"
         elif isinstance(data, Mapping):
-            body = urlencode(data, doseq=True).encode()
+            body = urlencode(_given(data), doseq=True).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         elif data is not None:
             body = data.encode() if isinstance(data, str) else data
         sent.update(headers or {})
+        for header in sent.items():
+            check_header_validity(header)
         if body is not None or method.upper() not in ("GET", "HEAD"):
             sent["Content-Length"] = str(len(body or b""))
         prepared = requests.PreparedRequest()
         prepared.method, prepared.url, prepared.headers, prepared.body = (
             method.upper(), url, sent, body
         )  # fmt: skip
-        started = time.perf_counter()
-        try:
-            return self._send(prepared, timeout)
-        except urllib3.exceptions.TimeoutError as error:
-            raise requests.Timeout(f"{url}: {type(error).__name__}") from error
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            if isinstance(error, requests.RequestException):
-                raise
-            raise requests.ConnectionError(f"{url}: {type(error).__name__}") from error
-        finally:  # answered or not, the call's time is the provider's latency
-            metrics.provider_call(url, time.perf_counter() - started)
-
-    def _send(self, prepared: requests.PreparedRequest, timeout: float) -> requests.Response:
-        url = prepared.url
         adapter = self.session.get_adapter(url)
         settings = self.session.merge_environment_settings(url, {}, None, None, None)
         verify, cert, proxies = settings["verify"], settings["cert"], settings["proxies"]
         pool = adapter.get_connection_with_tls_context(prepared, verify, proxies, cert)
         adapter.cert_verify(pool, url, verify, cert)
+        started = time.perf_counter()
+        try:
+            return self._send(prepared, timeout, pool, adapter.request_url(prepared, proxies))
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            if isinstance(error, requests.RequestException):
+                raise
+            raise _as_requests(error, url) from error
+        finally:  # answered or not, the call's time is the provider's latency
+            metrics.provider_call(url, time.perf_counter() - started)
+
+    def _send(
+        self, prepared: requests.PreparedRequest, timeout: float, pool, target: str
+    ) -> requests.Response:
+        url = prepared.url
         deadline = current()
         seconds = timeout if deadline is None else _cap(timeout, deadline.check())
         raw = pool.urlopen(
-            method=prepared.method, url=adapter.request_url(prepared, proxies),
-            body=prepared.body, headers=prepared.headers, redirect=False,
-            assert_same_host=False, preload_content=False, decode_content=False,
-            retries=adapter.max_retries,
+            method=prepared.method, url=target, body=prepared.body, headers=prepared.headers,
+            redirect=False, assert_same_host=False, preload_content=False,
+            decode_content=False, retries=self.session.get_adapter(url).max_retries,
             timeout=urllib3.Timeout(connect=seconds, read=seconds),
         )  # fmt: skip
         content = _read_body(raw, deadline or Deadline(seconds), url)

@@ -290,8 +290,11 @@ class OidcProvider(IdentityProvider):
             raise LoginFailed("provider_error", "no code in the callback")
         client = self._session(state=pending["state"])
         try:
+            # A redirect is not followed: a 307 would send the code, its verifier and the
+            # client's secret wherever it pointed.
             token = client.fetch_token(
                 metadata.token_endpoint, code=args["code"], code_verifier=pending["verifier"],
+                allow_redirects=False,
             )  # fmt: skip
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ProviderUnavailable(f"token endpoint: {type(exc).__name__}") from None
@@ -355,7 +358,7 @@ class OidcProvider(IdentityProvider):
 
     def _userinfo(self, client: OAuth2Session, subject: str) -> dict[str, Any]:
         try:
-            response = client.get(self.state.metadata.userinfo_endpoint)
+            response = client.get(self.state.metadata.userinfo_endpoint, allow_redirects=False)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ProviderUnavailable(f"userinfo: {type(exc).__name__}") from None
         if response.status_code != 200:

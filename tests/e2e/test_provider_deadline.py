@@ -97,7 +97,18 @@ def test_a_redirected_answer_is_not_followed(live, browser, misbehaving):
     assert page.url.endswith("/login") and "сервис входа вернул ошибку" in page.text
     assert b.get("/diary/", allow_redirects=False).status_code == 302  # no session
     failure = _last_failure(live, "mosreg")
-    assert failure["reason"] == "provider_error" and "302" in failure["detail"]
+    assert failure["reason"] == "provider_error" and "307" in failure["detail"]
+
+
+@pytest.mark.parametrize("path", ["/sps/oauth/te", "/sps/oauth/me"])
+def test_mos_ru_redirecting_its_token_or_profile_is_not_followed(live, browser, misbehaving, path):
+    """Followed, a 307 from the token endpoint would carry the code, its verifier and the
+    client's secret wherever it pointed (here the emulator again, which would answer)."""
+    misbehaving.paths, misbehaving.redirect = (path,), True
+    b = browser("moscow")
+    b.mosru_login("M1")
+    assert b.get("/diary/", allow_redirects=False).status_code == 302  # no session
+    assert _last_failure(live, "moscow")["reason"] == "provider_error"
 
 
 # --- the emulator's other misbehaviours: tokens from the future, keys rotated ---------------

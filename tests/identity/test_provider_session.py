@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -172,9 +173,30 @@ def test_a_call_goes_through_the_proxy_the_environment_names(recorder, monkeypat
     assert proxied["headers"]["Host"] == "esia.example"
 
 
-def test_a_call_that_fails_is_requests_failure():
-    with pytest.raises(requests.ConnectionError):
+def test_a_failure_is_named_as_requests_names_it(monkeypatch):
+    """The name is what the audit row says: a refused connection is no timeout, a provider
+    silent after the connection a read timeout."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with pytest.raises(requests.ConnectionError) as refused:
         _client().request("get", "http://127.0.0.1:9/", timeout=2)  # nothing listens there
+    assert type(refused.value) is requests.ConnectionError
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    try:
+        with pytest.raises(requests.ReadTimeout):
+            _client().request("get", f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=0.3)
+    finally:
+        silent.close()
+
+
+def test_values_of_none_are_left_out_and_bad_headers_refused(recorder, monkeypatch):
+    base, seen = recorder
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    client = _client()
+    client.request("get", f"{base}/q", timeout=5, params={"a": "1", "b": None, "c": [None, "2"]})
+    assert seen[0]["target"] == "/q?a=1&c=2"
+    with pytest.raises(requests.exceptions.InvalidHeader):
+        client.request("get", f"{base}/q", timeout=5, headers={"X-A": "1\r\n X-B: 2"})
+    assert len(seen) == 1
 
 
 def test_a_provider_is_trusted_only_by_the_certificates_the_environment_names(
@@ -187,7 +209,7 @@ def test_a_provider_is_trusted_only_by_the_certificates_the_environment_names(
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(requests.exceptions.SSLError):
         _client().request("get", f"{base}/rs/prns/1", timeout=5)
     assert seen == []  # refused before anything was sent
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certificate)
