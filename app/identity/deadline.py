@@ -11,9 +11,11 @@ time left before each read and giving up with :class:`requests.Timeout` once the
 (and, in a request, with :class:`TooLarge` once the answer passes :data:`MAX_ANSWER`,
 whatever its speed).
 
-What it does not bound: a provider that trickles its status line and headers a byte at a
-time, each byte within the socket's timeout, holds the call until gunicorn's worker timeout;
-and a slow connection followed by a slow first answer may take up to twice the time left.
+The status line and headers are read by http.client, a socket read at a time, each within
+the socket's timeout: a provider trickling them a byte at a time would hold the call until
+gunicorn's worker timeout. So every pool the adapter makes is watched (:class:`_Reaper`):
+when the login's time is up while a call waits for its answer, one thread of the process
+shuts the call's socket down, and the call fails as a read timeout.
 
 A provider's own calls (:meth:`IdentityProvider.call <app.identity.base.IdentityProvider.call>`,
 four per ESIA login) go through :class:`ProviderClient`: the same pools, settings and deadline,
@@ -22,7 +24,13 @@ without requests' session around each call.
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import json as json_module
+import os
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -127,7 +135,102 @@ class ProviderSession(requests.Session):
         return {**settings, "proxies": dict(settings["proxies"])}
 
 
+class _Watch:
+    """A call waiting for its answer on ``connection``, until ``done``."""
+
+    def __init__(self, connection) -> None:
+        self.connection, self.done, self.fired = connection, False, False
+
+    def fire(self) -> None:
+        if self.done:
+            return
+        self.fired = True
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):  # closed meanwhile
+                sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+
+
+class _Reaper:
+    """One thread per process that ends the calls still waiting when their login's time is
+    up: watching a call costs a heap entry, not a thread."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, _Watch]] = []
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._pid: int | None = None
+
+    def watch(self, ends: float, connection) -> _Watch:
+        """``ends``: the moment (``time.monotonic``) the call's login is out of time."""
+        watch = _Watch(connection)
+        with self._changed:
+            if self._pid != os.getpid():  # the first call of this process (a forked worker)
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="provider-deadline", daemon=True).start()
+            heapq.heappush(self._due, (ends, next(self._order), watch))
+            if self._due[0][2] is watch:  # sooner than the thread waits for: it must know
+                self._changed.notify()
+        return watch
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                if not self._due:
+                    self._changed.wait()
+                    continue
+                ends, _, watch = self._due[0]
+                left = ends - time.monotonic()
+                if watch.done:
+                    heapq.heappop(self._due)
+                elif left > 0:
+                    self._changed.wait(left)
+                else:
+                    heapq.heappop(self._due)
+                    watch.fire()
+
+
+_REAPER = _Reaper()
+
+
+def _watched(pool_class: type) -> type:
+    """``pool_class`` whose calls, in a request with a login's deadline, are ended when it
+    passes while they wait for the status line and headers (connecting included)."""
+
+    def _make_request(self, conn, method, url, *args, **kwargs):
+        deadline = current()
+        if deadline is None:
+            return pool_class._make_request(self, conn, method, url, *args, **kwargs)
+        watch = _REAPER.watch(deadline.ends, conn)
+        try:
+            return pool_class._make_request(self, conn, method, url, *args, **kwargs)
+        except Exception as error:  # a socket shut down mid-line is any of http.client's
+            if watch.fired:
+                raise urllib3.exceptions.ReadTimeoutError(
+                    self, url, f"the login's {deadline.seconds:g} s with the provider are up"
+                ) from error
+            raise
+        finally:
+            watch.done = True
+
+    return type(f"Watched{pool_class.__name__}", (pool_class,), {"_make_request": _make_request})
+
+
+_WATCHED_POOLS = {"http": _watched(urllib3.HTTPConnectionPool),
+                  "https": _watched(urllib3.HTTPSConnectionPool)}  # fmt: skip
+
+
 class DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is urllib3.ProxyManager:  # a SOCKS proxy's pools are its own
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
     def send(self, request, stream=False, timeout=None, **kwargs):
         started = time.perf_counter()
         try:

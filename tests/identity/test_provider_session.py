@@ -9,6 +9,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from flask import Flask
 
 from app.identity.deadline import DeadlineAdapter, ProviderClient, ProviderSession
 
@@ -215,3 +217,55 @@ def test_a_provider_is_trusted_only_by_the_certificates_the_environment_names(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certificate)
     answer = _client().request("get", f"{base}/rs/prns/1", timeout=5)
     assert answer.status_code == 200 and seen[0]["target"] == "/rs/prns/1"
+
+
+@pytest.fixture
+def trickler() -> Iterator[str]:
+    """A provider that sends its status line and headers a byte every 0.1 s (about 20 s in
+    all): each byte well within any socket timeout."""
+    server, stop = socket.create_server(("127.0.0.1", 0)), threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n":
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:  # the portal gave up: so it should
+                    return
+                time.sleep(0.1)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    server.close()
+
+
+@pytest.mark.parametrize("through", ["provider's call", "Authlib's session"])
+def test_headers_trickled_a_byte_at_a_time_end_at_the_login_deadline(
+    trickler, monkeypatch, through
+):
+    """Each byte comes within the socket's timeout, so only the login's deadline ends the
+    wait: a read timeout, at the deadline, not at gunicorn's worker timeout."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    app = Flask(__name__)
+    app.config["LOGIN_DEADLINE_SECONDS"] = 1.0
+    client = _client()
+    with app.test_request_context():
+        started = time.monotonic()
+        with pytest.raises(requests.ReadTimeout):
+            if through == "provider's call":
+                client.request("get", f"{trickler}/rs/prns/1", timeout=5)
+            else:
+                client.session.get(f"{trickler}/rs/prns/1", timeout=5)
+        assert time.monotonic() - started < 2.0
