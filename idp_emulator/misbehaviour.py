@@ -1,9 +1,8 @@
 """Misbehaviours a test can switch on in the emulator, the way real providers sometimes
 behave and attackers always do: answers held back before their headers, bodies trickled a
 byte at a time or swollen, answers redirected, tokens issued in the future, keys rotated or
-withdrawn. Off by default; a
-test sets them on the app's ``Misbehaviour`` (``app.extensions["misbehaviour"]``) and
-resets them after.
+withdrawn. Off by default; a test sets them on the app's ``Misbehaviour``
+(``app.extensions["misbehaviour"]``) and resets them after.
 """
 
 from __future__ import annotations
@@ -51,7 +50,8 @@ REDIRECTED = "redirected=1"
 
 
 class Middleware:
-    """WSGI middleware that holds back and trickles the answers the misbehaviour names."""
+    """WSGI middleware that holds back, trickles, swells or redirects the answers the
+    misbehaviour names."""
 
     def __init__(self, wsgi_app, misbehaviour: Misbehaviour):
         self.wsgi_app, self.misbehaviour = wsgi_app, misbehaviour
