@@ -50,7 +50,8 @@ done
 services=(portal1 portal2 nginx)
 [ "$profile" = dev ] && services=(emulator "${services[@]}")
 "${compose[@]}" up -d "${services[@]}" >/dev/null 2>&1
-for _ in $(seq 1 60); do
+# Up to two minutes: on a slow, shared machine the portals' workers take that long to start.
+for _ in $(seq 1 240); do
   curl -fsSk "https://127.0.0.1:$STACK_PORT/healthz" >/dev/null 2>&1 && break
   sleep 0.5
 done
