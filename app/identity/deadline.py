@@ -266,6 +266,18 @@ def _read_body(raw: urllib3.BaseHTTPResponse, deadline: Deadline, url: str) -> b
         raise
 
 
+# urllib3's and the socket's failures, first match wins, and requests' names for them.
+_REQUESTS_NAMES: tuple[tuple[type | tuple[type, ...], type[requests.RequestException]], ...] = (
+    (urllib3.exceptions.SSLError, requests.exceptions.SSLError),
+    (urllib3.exceptions.ProxyError, requests.exceptions.ProxyError),
+    # A refused connection is urllib3's ConnectTimeoutError too: requests says neither.
+    (urllib3.exceptions.NewConnectionError, requests.ConnectionError),
+    (urllib3.exceptions.ConnectTimeoutError, requests.ConnectTimeout),
+    ((urllib3.exceptions.ReadTimeoutError, TimeoutError), requests.ReadTimeout),
+    (urllib3.exceptions.TimeoutError, requests.Timeout),
+)
+
+
 def _as_requests(error: BaseException, url: str) -> requests.RequestException:
     """A failure of urllib3 or the socket as requests' adapter names it
     (``HTTPAdapter.send``): the name is what the audit row and the log say (a certificate
@@ -273,16 +285,7 @@ def _as_requests(error: BaseException, url: str) -> requests.RequestException:
     if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
         error = error.reason
     message = f"{url}: {error}"
-    kinds: tuple[tuple[type | tuple[type, ...], type[requests.RequestException]], ...] = (
-        (urllib3.exceptions.SSLError, requests.exceptions.SSLError),
-        (urllib3.exceptions.ProxyError, requests.exceptions.ProxyError),
-        # A refused connection is urllib3's ConnectTimeoutError too: requests says neither.
-        (urllib3.exceptions.NewConnectionError, requests.ConnectionError),
-        (urllib3.exceptions.ConnectTimeoutError, requests.ConnectTimeout),
-        ((urllib3.exceptions.ReadTimeoutError, TimeoutError), requests.ReadTimeout),
-        (urllib3.exceptions.TimeoutError, requests.Timeout),
-    )
-    return next((kind(message) for found, kind in kinds if isinstance(error, found)),
+    return next((kind(message) for found, kind in _REQUESTS_NAMES if isinstance(error, found)),
                 requests.ConnectionError(message))  # fmt: skip
 
 
