@@ -50,6 +50,9 @@ else:
 # With LOG_FORMAT=json (production's default) the portal writes its own access records, with
 # the request id, and gunicorn's own messages are JSON lines too (app/logs.py).
 production = os.environ.get("PORTAL_ENV", "production") == "production"
+# Gunicorn's logger, but its access line is computed only if a handler writes it, and then
+# only from the atoms its format names (app/access_log.py).
+logger_class = "app.access_log.AccessLogger"
 if (os.environ.get("LOG_FORMAT") or ("json" if production else "text")) == "json":
     accesslog = None
     # Gunicorn merges this over its defaults: its handler names are kept, with JSON lines.

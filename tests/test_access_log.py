@@ -1,0 +1,142 @@
+"""Gunicorn's access line through app.access_log: the same line as gunicorn writes, and no
+work at all where nothing writes it (production's JSON logs)."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import runpy
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from gunicorn import glogging
+from gunicorn.config import Config
+
+from app.access_log import AccessLogger, Atoms
+from app.settings import PROJECT_ROOT
+
+EVERY_ATOM = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(m)s %(U)s %(q)s %(H)s %(b)s %(B)s "%(f)s" '
+    '"%(a)s" %(T)s %(D)s %(M)s %(L)s %(p)s | %({X-Request-ID}o)s %({x-request-id}O)s '
+    "%({user-agent}i)s %({Cookie}i)s %({x-repeated}i)s %({absent}i)s %({REMOTE_ADDR}e)s "
+    "%({raw_uri}e)s %({absent}e)s %(x)s %({broken)s %({x-request-id}z)s %(Z)s"
+)
+
+
+def _request(status="302 Found", sent: int | None = 1234, auth="Basic ZGVtbzpzZWNyZXQ="):
+    environ = {
+        "REMOTE_ADDR": "203.0.113.7", "REQUEST_METHOD": "GET", "RAW_URI": "/callback?code=1",
+        "PATH_INFO": "/callback", "QUERY_STRING": "code=1", "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": 'https://example.test/"quoted"', "HTTP_USER_AGENT": 'Agent "007"',
+        "HTTP_AUTHORIZATION": auth,
+    }  # fmt: skip
+    req = SimpleNamespace(headers=[
+        ("USER-AGENT", 'Agent "007"'), ("COOKIE", "session=abc"),
+        ("X-REPEATED", "first"), ("X-REPEATED", "last"),
+    ])  # fmt: skip
+    resp = SimpleNamespace(
+        status=status, sent=sent, headers=[("X-Request-ID", "req-1"), ("Content-Type", "text/html")]
+    )
+    return resp, req, environ, datetime.timedelta(seconds=2, microseconds=345678)
+
+
+def _written(logger_class, cfg: Config, *request) -> str:
+    """The line ``logger_class`` writes of ``request`` to the file ``cfg`` names."""
+    logger_class(cfg).access(*request)
+    return Path(cfg.accesslog).read_text().splitlines()[-1]
+
+
+@pytest.fixture
+def text_config(tmp_path, monkeypatch):
+    """Gunicorn writing access lines of every atom to a file, at a fixed time."""
+    monkeypatch.setattr(glogging.Logger, "now", lambda self: "[07/Dec/2026:08:00:00 +0000]")
+    cfg = Config()
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    cfg.set("access_log_format", EVERY_ATOM)
+    yield cfg
+    for handler in list(logging.getLogger("gunicorn.access").handlers):
+        logging.getLogger("gunicorn.access").removeHandler(handler)
+        handler.close()
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [_request(), _request(status=200, sent=None, auth=""), _request(auth="Basic !!")],
+    ids=["a redirect", "nothing sent", "a broken authorization"],
+)
+def test_the_line_is_gunicorns_own(text_config, request_):
+    theirs = _written(glogging.Logger, text_config, *request_)
+    ours = _written(AccessLogger, text_config, *request_)
+    assert ours == theirs
+    assert "req-1" in ours and "203.0.113.7" in ours and 'Agent \\"007\\"' in ours
+
+
+def test_the_projects_own_format_is_written_the_same(text_config, monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    monkeypatch.delenv("LOG_FORMAT", raising=False)
+    settings = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    text_config.set("access_log_format", settings["access_log_format"])
+    theirs = _written(glogging.Logger, text_config, *_request())
+    assert _written(AccessLogger, text_config, *_request()) == theirs
+    assert theirs == '203.0.113.7 "GET /callback HTTP/1.1" 302 1234 2345ms req-1'
+
+
+def test_the_atoms_iterate_as_gunicorns(text_config):
+    resp, req, environ, took = _request()
+    logger = AccessLogger(text_config)
+    atoms = Atoms(logger, resp, req, environ, took)
+    expected = dict(glogging.SafeAtoms(glogging.Logger.atoms(logger, resp, req, environ, took)))
+    assert dict(atoms) == expected and len(atoms) == len(expected)
+
+
+class _Watched(Mapping):
+    """An environ that counts every read of it."""
+
+    def __init__(self, data):
+        self.data, self.reads = data, 0
+
+    def __getitem__(self, key):
+        self.reads += 1
+        return self.data[key]
+
+    def __iter__(self) -> Iterator:
+        self.reads += 1
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+@pytest.fixture
+def production_logging(monkeypatch):
+    """Gunicorn set up as gunicorn.conf.py sets it up in production; the process's logging
+    as it was afterwards."""
+    root = logging.getLogger()
+    kept = {name: (logger.handlers[:], logger.level, logger.propagate) for name, logger in
+            (("", root), ("gunicorn.error", logging.getLogger("gunicorn.error")),
+             ("gunicorn.access", logging.getLogger("gunicorn.access")))}  # fmt: skip
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.delenv("LOG_FORMAT", raising=False)
+    settings = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    cfg = Config()
+    for name in ("accesslog", "logconfig_dict", "logger_class"):
+        cfg.set(name, settings[name])
+    yield cfg
+    for name, (handlers, level, propagate) in kept.items():
+        logger = logging.getLogger(name) if name else root
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def test_nothing_is_computed_where_nothing_writes_the_line(production_logging):
+    cfg = production_logging
+    assert cfg.logger_class is AccessLogger  # what gunicorn.conf.py names
+    resp, req, environ, took = _request()
+    ours, theirs = _Watched(environ), _Watched(environ)
+    AccessLogger(cfg).access(resp, req, ours, took)
+    glogging.Logger(cfg).access(resp, req, theirs, took)
+    assert ours.reads == 0
+    assert theirs.reads > 0  # gunicorn's own built every atom, to throw them away
