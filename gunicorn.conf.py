@@ -29,10 +29,16 @@ threads = int(_number("THREADS", 1))
 
 def on_starting(server):
     """A missing or bad setting stops the start in the master, in one line (app/startup.py),
-    before any worker boots."""
-    from app.startup import check_settings
+    before any worker boots. Checked in a process of its own: the master imports none of the
+    portal's code, so the workers a HUP starts load the code on disk then (an upgrade),
+    rather than inherit what the master had imported at its start."""
+    import subprocess
+    import sys
 
-    check_settings()
+    check = "from app.startup import check_settings; check_settings()"
+    result = subprocess.run([sys.executable, "-c", check], check=False)  # noqa: S603
+    if result.returncode:
+        raise SystemExit(result.returncode)
 
 
 login_deadline = _number("LOGIN_DEADLINE_SECONDS", 10.0)
@@ -50,9 +56,9 @@ else:
 # With LOG_FORMAT=json (production's default) the portal writes its own access records, with
 # the request id, and gunicorn's own messages are JSON lines too (app/logs.py).
 production = os.environ.get("PORTAL_ENV", "production") == "production"
-# Gunicorn's logger, but its access line is computed only if a handler writes it, and then
-# only from the atoms its format names (app/access_log.py).
-logger_class = "app.access_log.AccessLogger"
+# Gunicorn's logger, but its access line is made only if a handler writes it, and then only
+# of the atoms its format names (gunicorn_access.py, which imports nothing of the portal's).
+logger_class = "gunicorn_access.AccessLogger"
 if (os.environ.get("LOG_FORMAT") or ("json" if production else "text")) == "json":
     accesslog = None
     # Gunicorn merges this over its defaults: its handler names are kept, with JSON lines.

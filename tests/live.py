@@ -187,9 +187,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def gunicorn_portal(database_uri: str, *config: str, workers: int = 1, **env: str):
-    """The portal under gunicorn in a process of its own (sessions in ``database_uri``):
-    ``(process, port)``; the caller terminates it."""
+def gunicorn_portal(
+    database_uri: str, *config: str, workers: int = 1, root: Path = PROJECT_ROOT, **env: str
+):
+    """The portal under gunicorn in a process of its own (sessions in ``database_uri``),
+    run from ``root`` (a copy of the project, say): ``(process, port)``; the caller
+    terminates it."""
     port = free_port()
     environ = {
         **os.environ, "PORTAL_ENV": "testing", "DATABASE_URL": database_uri,
@@ -198,7 +201,7 @@ def gunicorn_portal(database_uri: str, *config: str, workers: int = 1, **env: st
     }  # fmt: skip
     command = [sys.executable, "-m", "gunicorn", *config, "--bind", f"127.0.0.1:{port}",
                "wsgi:app"]  # fmt: skip
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environ,  # noqa: S603
+    server = subprocess.Popen(command, cwd=root, env=environ,  # noqa: S603
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -5,12 +5,14 @@ formatted, the user of a Basic authorization, each request and response header a
 WSGI environ entry, each copied with its quotes escaped. It then formats the line from the
 few its format names, or, where no handler writes the line, throws all of it away. That is
 production's case: with JSON logs gunicorn's access log is off (``accesslog = None``) and
-the portal writes its own access record, yet the atoms were built for every request. That
-work was about a twentieth of a diary view's time in a worker, and a tenth of the emulator's.
+the portal writes its own access record, yet the atoms were built for every request.
 
-:class:`AccessLogger` (``logger_class`` in ``gunicorn.conf.py``) asks first whether any
-handler would write the line, and then computes only the atoms the format asks for, each as
-gunicorn computes it: the same line, the same ``-`` for what is missing, the same escaping.
+:class:`AccessLogger` (``logger_class`` in ``gunicorn.conf.py``) makes no record where no
+handler would write it, and computes only the atoms the format asks for, each as gunicorn
+computes it and once: the same line, the same ``-`` for what is missing, the same escaping.
+
+This module imports nothing of the portal's: gunicorn's master loads it, and a master that
+had imported the portal's code would start the workers of a ``HUP`` on the old code.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from gunicorn import glogging
@@ -33,7 +35,7 @@ def _sent(resp) -> Any:
     return getattr(resp, "sent", None)
 
 
-# Gunicorn's atoms by their letter: (logger, resp, environ, request_time) → value.
+# Gunicorn's atoms by their letter (glogging.Logger.atoms): (logger, resp, environ, took).
 _LETTERS: dict[str, Callable[..., Any]] = {
     "h": lambda log, resp, env, took: env.get("REMOTE_ADDR", "-"),
     "l": lambda log, resp, env, took: "-",
@@ -63,13 +65,20 @@ def _pairs(headers) -> Any:
     return headers.items() if hasattr(headers, "items") else headers
 
 
-class Atoms(Mapping):
-    """Gunicorn's atoms of one request (``glogging.Logger.atoms`` wrapped in its
-    ``SafeAtoms``), each computed when the format asks for it."""
+class Atoms(MutableMapping):
+    """Gunicorn's atoms of one request (``glogging.Logger.atoms`` in its ``SafeAtoms``).
+
+    Reading an atom by its name (what a ``%(name)s`` format does) computes that atom alone,
+    once. Anything else asked of the mapping (iterating it, ``in``, ``get``, changing it, its
+    text) is answered by gunicorn's own dictionary of every atom, made then, with the atoms
+    already read kept as they were read. A handler that formats later (a buffered one) sees
+    the request as it is then."""
 
     def __init__(self, logger: glogging.Logger, resp, req, environ, request_time):
         self._logger, self._resp, self._req = logger, resp, req
         self._environ, self._took = environ, request_time
+        self._read: dict[str, Any] = {}
+        self._every: glogging.SafeAtoms | None = None
 
     def _value(self, key: str) -> Any:
         letter = _LETTERS.get(key)
@@ -95,27 +104,58 @@ class Atoms(Mapping):
         return found
 
     def __getitem__(self, key: str) -> Any:
-        value = self._value(key)
-        return value.replace('"', '\\"') if isinstance(value, str) else value
+        if self._every is not None:
+            return self._every[key]
+        try:
+            return self._read[key]
+        except KeyError:
+            value = self._value(key)
+            if isinstance(value, str):
+                value = value.replace('"', '\\"')
+            self._read[key] = value
+            return value
 
     def __bool__(self) -> bool:  # logging takes a mapping argument only if it is true
         return True
 
-    def _every(self) -> dict[str, Any]:
-        logger = self._logger
-        everything = glogging.Logger.atoms(logger, self._resp, self._req, self._environ,
-                                           self._took)  # fmt: skip
-        return dict(glogging.SafeAtoms(everything))
+    def _all(self) -> glogging.SafeAtoms:
+        if self._every is None:
+            every = glogging.SafeAtoms(glogging.Logger.atoms(
+                self._logger, self._resp, self._req, self._environ, self._took
+            ))  # fmt: skip
+            # The time, say, as the line already written has it.
+            every.update({key: value for key, value in self._read.items() if key in _LETTERS})
+            self._every = every
+        return self._every
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._all()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        every = self._all()
+        return dict.get(every, key, default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._all()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._all()[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._every())
+        return iter(self._all())
 
     def __len__(self) -> int:
-        return len(self._every())
+        return len(self._all())
+
+    def __repr__(self) -> str:  # a format of "%s" writes the whole dictionary, as gunicorn's
+        return repr(dict(self._all()))
 
 
 class AccessLogger(glogging.Logger):
-    """Gunicorn's logger, whose access line costs what it writes (see the module)."""
+    """Gunicorn's logger, whose access line costs what it writes (see the module).
+
+    Set as ``logger_class``, it also stands where gunicorn would have put its statsd logger
+    when ``statsd_host`` is set: the portal's metrics are Prometheus' (app/metrics.py)."""
 
     def access(self, resp, req, environ, request_time) -> None:
         log = self.access_log
