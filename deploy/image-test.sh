@@ -27,7 +27,7 @@ grep -q "Traceback" <<<"$said" && fail "a traceback for a missing secret"
 # No systemd here to schedule the health check: it is run by hand below.
 "${run[@]}" -d --name "$name" -p "127.0.0.1:$port:8000" -e WORKERS=2 --health-interval disable \
   "$image" >/dev/null
-for _ in $(seq 1 60); do
+for _ in $(seq 1 240); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.5
 done
