@@ -28,17 +28,29 @@ threads = int(_number("THREADS", 1))
 
 
 def on_starting(server):
-    """A missing or bad setting stops the start in the master, in one line (app/startup.py),
-    before any worker boots. Checked in a process of its own: the master imports none of the
-    portal's code, so the workers a HUP starts load the code on disk then (an upgrade),
-    rather than inherit what the master had imported at its start."""
+    """At the master's start, before any worker boots (a HUP does not run it again):
+
+    - a missing or bad setting stops the start, in one line (app/startup.py). It is checked
+      in a process of its own, on the master's import path: the master imports none of the
+      portal's code, so the workers a HUP starts load the code on disk then (an upgrade)
+      rather than inherit what the master had imported;
+    - a previous run's metrics are cleared (a HUP keeps the running workers' counts)."""
     import subprocess
     import sys
 
     check = "from app.startup import check_settings; check_settings()"
-    result = subprocess.run([sys.executable, "-c", check], check=False)  # noqa: S603
+    path = os.pathsep.join(entry for entry in sys.path if entry)
+    try:
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", check], check=False, env={**os.environ, "PYTHONPATH": path}
+        )
+    except KeyboardInterrupt:  # stopped while checking: no traceback of the master's own
+        raise SystemExit(130) from None
     if result.returncode:
         raise SystemExit(result.returncode)
+    if metrics_port:
+        for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
+            os.remove(stale)
 
 
 login_deadline = _number("LOGIN_DEADLINE_SECONDS", 10.0)
@@ -67,7 +79,7 @@ if (os.environ.get("LOG_FORMAT") or ("json" if production else "text")) == "json
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "app.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "log_lines.JsonFormatter"}},
         "handlers": {"console": json_stderr, "error_console": json_stderr},
         "loggers": {
             "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False},
@@ -91,8 +103,6 @@ if metrics_port:
         prefix="portal-metrics-"
     )
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # before any worker imports the app
-    for stale in glob.glob(os.path.join(metrics_dir, "*.db")):  # a previous run's counts
-        os.remove(stale)
 
     def when_ready(server):
         from prometheus_client import CollectorRegistry, multiprocess, start_http_server

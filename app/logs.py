@@ -17,22 +17,18 @@ one; a client cannot choose the id its own requests are logged under.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
 import sys
 import time
-import traceback
-from datetime import UTC, datetime
-from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request, session
 
+from log_lines import JsonFormatter, TextFormatter
+
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-# What a LogRecord holds by itself; anything else on a record came from ``extra``.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
-_CONTEXT = ("request_id", "region", "user_id")
+
 _HANDLER_NAME = "portal"
 
 
@@ -54,55 +50,6 @@ def _account_id() -> int | None:
     except AssertionError:  # a record made while the session is being opened
         return None
     return int(user_id) if user_id and str(user_id).isdigit() else None
-
-
-def _where(exc_info) -> dict[str, Any]:
-    """An exception by its type and the innermost frames: never its message."""
-    kind, _, trace = exc_info
-    frames = traceback.extract_tb(trace)[-5:]
-    return {
-        "error": kind.__name__ if kind else None,
-        "where": [f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} in {f.name}" for f in frames],
-    }
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "event": record.getMessage(),
-            "logger": record.name,
-        }
-        for key in _CONTEXT:
-            if getattr(record, key, None) is not None:
-                entry[key] = getattr(record, key)
-        for key, value in vars(record).items():
-            if key not in _STANDARD and key not in _CONTEXT and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry.update(_where(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-class TextFormatter(logging.Formatter):
-    def __init__(self):
-        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record) if not record.exc_info else self._without_trace(record)
-        context = [f"{key}={getattr(record, key)}" for key in _CONTEXT
-                   if getattr(record, key, None) is not None]  # fmt: skip
-        return f"{line} [{' '.join(context)}]" if context else line
-
-    def _without_trace(self, record: logging.LogRecord) -> str:
-        found = _where(record.exc_info)
-        saved = record.exc_info, record.exc_text
-        record.exc_info, record.exc_text = None, None
-        try:
-            return f"{super().format(record)} ({found['error']} at {', '.join(found['where'])})"
-        finally:
-            record.exc_info, record.exc_text = saved
 
 
 def configure(log_format: str, stream=None) -> logging.Handler:

@@ -35,7 +35,7 @@ def bytecode() -> None:
     """Compile the project's modules as the image does (deploy/Containerfile): where Python
     is told not to write bytecode (PYTHONDONTWRITEBYTECODE), every process would otherwise
     compile them again as it starts, which no production worker does."""
-    for part in ("app", "idp_emulator", "bench", "wsgi.py", "gunicorn_access.py"):
+    for part in ("app", "idp_emulator", "bench", "wsgi.py", "gunicorn_access.py", "log_lines.py"):
         path = ROOT / part
         compiled = (compileall.compile_dir(path, quiet=1) if path.is_dir()
                     else compileall.compile_file(path, quiet=1))  # fmt: skip

@@ -180,23 +180,28 @@ def test_nothing_is_made_where_nothing_writes_the_line(production_logging):
     assert theirs.reads > 0 and len(records) == 1
 
 
-def test_gunicorns_master_imports_nothing_of_the_portals(tmp_path):
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_gunicorns_master_imports_nothing_of_the_portals(tmp_path, environment):
     """Upgrading is the migrations, then a HUP (docs/operations.md): the workers it starts
     are forked from the master, so whatever the master had imported of the portal they
-    would run as it was when the master started. The settings check at its start runs in
-    a process of its own, and the logger imports only gunicorn."""
+    would run as it was when the master started. The settings check at its start runs in a
+    process of its own; the logger and the log lines (JSON in production) are modules of
+    their own, outside the portal's package."""
     probe = (
         "import runpy, sys\n"
         "settings = runpy.run_path('gunicorn.conf.py')\n"
         "settings['on_starting'](None)\n"
         "from gunicorn.config import Config\n"
         "config = Config()\n"
-        "config.set('logger_class', settings['logger_class'])\n"
-        "assert config.logger_class.__name__ == 'AccessLogger'\n"
+        "for name in ('accesslog', 'logconfig_dict', 'logger_class'):\n"
+        "    if name in settings:\n"
+        "        config.set(name, settings[name])\n"
+        "assert config.logger_class(config).__class__.__name__ == 'AccessLogger'\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('app', 'flask')))\n"
     )
-    environ = {**os.environ, "PORTAL_ENV": "development", "REDIS_URL": "",
-               "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"}  # fmt: skip
+    environ = {**os.environ, "PORTAL_ENV": environment, "SECRET_KEY": "m" * 40,
+               "REDIS_URL": "", "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"}  # fmt: skip
+    environ.pop("LOG_FORMAT", None)  # each environment's own
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=environ,
         capture_output=True, text=True, timeout=60,

@@ -10,9 +10,10 @@ import runpy
 
 import pytest
 
-from app import create_app
+from app import create_app, logs
 from app.logs import configure
 from app.settings import PROJECT_ROOT, SettingsError
+from log_lines import JsonFormatter
 from tests.conftest import test_environ
 from tests.live import CSRF_RE
 
@@ -120,4 +121,5 @@ def test_gunicorn_logs_json_in_production(monkeypatch):
     settings = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
     assert settings["accesslog"] is None  # the portal writes access records with the id
     formatter = settings["logconfig_dict"]["formatters"]["json"]["()"]
-    assert formatter == "app.logs.JsonFormatter"
+    # the portal's own, from outside its package (gunicorn's master imports none of it)
+    assert formatter == "log_lines.JsonFormatter" and logs.JsonFormatter is JsonFormatter

@@ -166,3 +166,26 @@ def test_a_key_put_in_place_by_another_process_is_the_one_kept(tmp_path, monkeyp
     assert from_environ({"PORTAL_ENV": "development"}, instance)["SECRET_KEY"] == theirs
     monkeypatch.undo()
     assert [path.name for path in instance.iterdir()] == ["dev-secret-key"]
+
+
+def test_gunicorns_settings_check_runs_on_the_masters_import_path(tmp_path):
+    """gunicorn's master checks the settings in a process of its own (so that it imports
+    nothing of the portal's): that process must find the portal where the master does, with
+    ``--pythonpath`` or from another directory, not wherever the interpreter looks alone."""
+    portal = tmp_path / "elsewhere"
+    (portal / "app").mkdir(parents=True)
+    (portal / "app" / "__init__.py").write_text("")
+    marker = tmp_path / "checked"
+    (portal / "app" / "startup.py").write_text(
+        f"def check_settings():\n    open({str(marker)!r}, 'w').close()\n"
+    )
+    probe = (
+        f"import runpy, sys\nsys.path.insert(0, {str(portal)!r})\n"
+        f"runpy.run_path({str(PROJECT_ROOT / 'gunicorn.conf.py')!r})['on_starting'](None)\n"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PORTAL_ENV": "development", "METRICS_PORT": ""},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert marker.exists()  # the check found the portal on the master's path
