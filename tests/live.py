@@ -187,12 +187,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stop(server: subprocess.Popen, seconds: float = 30) -> None:
+    """A server started for a test stopped as gunicorn is (TERM: it finishes what it has),
+    and killed if it has not within ``seconds``."""
+    server.terminate()
+    try:
+        server.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def gunicorn_portal(
     database_uri: str, *config: str, workers: int = 1, root: Path = PROJECT_ROOT, **env: str
 ):
     """The portal under gunicorn in a process of its own (sessions in ``database_uri``),
     run from ``root`` (a copy of the project, say): ``(process, port)``; the caller
-    terminates it."""
+    stops it (:func:`stop`)."""
     port = free_port()
     environ = {
         **os.environ, "PORTAL_ENV": "testing", "DATABASE_URL": database_uri,

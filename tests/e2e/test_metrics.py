@@ -14,7 +14,7 @@ from app import create_app
 from app.demo import seed
 from app.extensions import db
 from tests.conftest import test_environ
-from tests.live import CSRF_RE, free_port, gunicorn_portal
+from tests.live import CSRF_RE, free_port, gunicorn_portal, stop
 
 KALUGA = {"Host": "kaluga.localhost"}
 
@@ -78,5 +78,4 @@ def test_metrics_are_summed_across_workers_on_the_management_port(database_uri, 
         public = requests.get(f"{base}/metrics", headers=KALUGA, timeout=5)
         assert public.status_code == 404 and "portal_logins" not in public.text
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop(server)

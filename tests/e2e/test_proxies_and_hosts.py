@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from app.settings import PROJECT_ROOT
-from tests.live import gunicorn_portal
+from tests.live import gunicorn_portal, stop
 
 FORWARDED = {
     "X-Forwarded-Proto": "https",
@@ -76,8 +76,7 @@ def test_no_forwarded_header_changes_the_redirect_uri_under_the_projects_gunicor
     try:
         assert _login_start(port) == f"http://moscow.localhost:{port}/login/oidc/callback"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
 
 
 def test_gunicorns_defaults_would_believe_the_scheme_header(
@@ -92,8 +91,7 @@ def test_gunicorns_defaults_would_believe_the_scheme_header(
     try:
         assert _login_start(port).startswith("https://")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
 
 
 def test_the_worker_timeout_stays_above_the_login_deadline(monkeypatch):

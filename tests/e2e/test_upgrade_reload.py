@@ -6,14 +6,13 @@ from __future__ import annotations
 import re
 import shutil
 import signal
-import subprocess
 import time
 
 import pytest
 import requests
 
 from app.settings import PROJECT_ROOT
-from tests.live import free_port, gunicorn_portal
+from tests.live import free_port, gunicorn_portal, stop
 
 TOP_LEVEL = ("wsgi.py", "gunicorn.conf.py", "gunicorn_access.py", "log_lines.py")
 
@@ -65,9 +64,4 @@ def test_a_hup_starts_workers_on_the_code_on_disk(database_uri, tmp_path, log_fo
         assert _health(port) == {"status": "ok", "code": "new"}
         assert _login_pages_counted(metrics_port) == 3
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
