@@ -50,12 +50,28 @@ done
 services=(portal1 portal2 nginx)
 [ "$profile" = dev ] && services=(emulator "${services[@]}")
 "${compose[@]}" up -d "${services[@]}" >/dev/null 2>&1
-# Up to two minutes: on a slow, shared machine the portals' workers take that long to start.
-for _ in $(seq 1 240); do
-  curl -fsSk "https://127.0.0.1:$STACK_PORT/healthz" >/dev/null 2>&1 && break
+# Every instance answers its own health check (the image's HEALTHCHECK; the emulator's too):
+# up to two minutes, as on a slow, shared machine the portals' workers take that long to start.
+for service in "${services[@]}"; do
+  [ "$service" = nginx ] && continue
+  for _ in $(seq 1 240); do
+    podman healthcheck run "myschool_${service}_1" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  podman healthcheck run "myschool_${service}_1" >/dev/null 2>&1 \
+    || { echo "stack: $service did not start (podman logs myschool_${service}_1)" >&2; exit 1; }
+done
+# Then through nginx, which counts an instance failed for fail_timeout (3 s, stack/nginx.conf)
+# after it refused a connection while starting: ready once both database and Redis answer.
+for _ in $(seq 1 20); do
+  curl -fsSk "https://127.0.0.1:$STACK_PORT/readyz" >/dev/null 2>&1 && break
   sleep 0.5
 done
-curl -fsSk "https://127.0.0.1:$STACK_PORT/readyz" >/dev/null || { echo "stack: not ready" >&2; exit 1; }
+curl -fsSk "https://127.0.0.1:$STACK_PORT/readyz" >/dev/null || {
+  echo "stack: not ready; nginx's last lines:" >&2
+  podman logs --tail 10 myschool_nginx_1 >&2
+  exit 1
+}
 echo "«Моя школа» stack (nginx → portal1, portal2 → PostgreSQL, Redis) on 127.0.0.1:$STACK_PORT"
 if [ "$profile" = dev ]; then
   echo "in the development profile: sign in through the emulator (personas: demo/personas.yaml);"
