@@ -130,4 +130,4 @@ stack-test: install
 	bash deploy/stack-test.sh
 
 clean:
-	rm -rf $(VENV) instance/portal.db .pytest_cache
+	rm -rf $(VENV) instance/portal.db instance/portal.db-* .pytest_cache

@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.utils import import_string
 
 from app import (
+    audit_spool,
     errors,
     health,
     i18n,
@@ -106,6 +107,7 @@ def create_app(environ: Mapping[str, str] | None = None, config: Mapping[str, An
     security.init_app(app)
     errors.init_app(app)
     db.init_app(app)
+    audit_spool.init_app(app)
     app.teardown_appcontext(_let_a_lost_connection_go)  # runs before Flask-SQLAlchemy's own
     migrate.init_app(app, db, directory=str(settings.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

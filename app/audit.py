@@ -25,10 +25,11 @@ from typing import Any
 from flask import g, has_request_context, request
 from sqlalchemy import bindparam, insert
 
-from app import login_stats, metrics
+from app import audit_spool, login_stats, metrics
 from app.database import Prepared
 from app.extensions import db
 from app.models import AuditEvent
+from app.models.base import utcnow
 from app.sealing import seal
 
 SECRET_KEYS = re.compile(r"password|passwd|secret|token|code|cookie|session", re.IGNORECASE)
@@ -216,11 +217,26 @@ def record(
     login_stats.count_login(kind, tenant, actor_id, detail)
     if changes is not None:
         detail["changes"] = [stored_change(change) for change in changes]
-    subject_id, subject_person_id = subject_of(detail)
-    ip = request.remote_addr if has_request_context() else None
-    _INSERT.execute(
-        {"kind": kind, "tenant": tenant, "actor_id": actor_id, "ip": ip, "detail": clean(detail),
-         "subject_id": subject_id, "subject_person_id": subject_person_id},
-    )  # fmt: skip
+    _INSERT.execute(_row(kind, tenant, actor_id, detail))
     if commit:
         db.session.commit()
+
+
+def record_view(kind: str, *, actor_id: int, **detail: Any) -> None:
+    """An event of a view, which changes nothing and is written alone (a child's diary seen),
+    for the request's region: on the embedded database appended to the audit spool, to be
+    moved into the table with others (app/audit_spool.py); elsewhere committed as
+    :func:`record` does. Either way written before the page is shown."""
+    if audit_spool.spool() is None:
+        record(kind, actor_id=actor_id, **detail)
+        return
+    row = _row(kind, g.tenant.slug, actor_id, detail)
+    audit_spool.append({**row, "created_at": utcnow().isoformat()})
+
+
+def _row(kind: str, tenant: str | None, actor_id: int | None, detail: Mapping[str, Any]
+         ) -> dict[str, Any]:  # fmt: skip
+    subject_id, subject_person_id = subject_of(detail)
+    ip = request.remote_addr if has_request_context() else None
+    return {"kind": kind, "tenant": tenant, "actor_id": actor_id, "ip": ip, "detail": clean(detail),
+            "subject_id": subject_id, "subject_person_id": subject_person_id}  # fmt: skip

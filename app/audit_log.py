@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, tuple_
 
-from app import audit, i18n, wording
+from app import audit, audit_spool, i18n, wording
 from app.access.labels import ROLE_LABELS
 from app.admin_reports import config_change
 from app.extensions import db
@@ -168,6 +168,9 @@ def _midnight(day: date, zone: tzinfo) -> datetime:
 
 
 def _query(f: Filter):
+    """Every reading of the trail starts here: spooled rows first (app/audit_spool.py), so
+    that a view made before is in what is read."""
+    audit_spool.settle()
     query = select(AuditEvent).where(AuditEvent.tenant.in_(f.regions))
     if f.kind:
         query = query.where(AuditEvent.kind == f.kind)

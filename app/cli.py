@@ -22,7 +22,7 @@ demo = AppGroup("demo", help="The demo data set and its keys.")
 qa = AppGroup("qa", help="Checks for QA.")
 admin = AppGroup("admin", help="Regional administrators (appointed here, never self-service).")
 accounts = AppGroup("accounts", help="People's portal accounts (erasure on request).")
-audit_group = AppGroup("audit", help="The audit trail (retention).")
+audit_group = AppGroup("audit", help="The audit trail (retention, export, the spool).")
 
 
 def _tenant_option():
@@ -299,6 +299,15 @@ def audit_purge(days: int | None) -> None:
 
     deleted = purge_events(older_than=timedelta(days=days) if days else None)
     click.echo(f"deleted {deleted} events")
+
+
+@audit_group.command("drain")
+def audit_drain() -> None:
+    """Move the audit spool's rows into the database now (on SQLite: before copying its
+    file, say); the portal does it by itself before anyone reads the trail."""
+    from app import audit_spool
+
+    click.echo(f"moved {audit_spool.settle()} spooled audit rows into the database")
 
 
 @audit_group.command("export")

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import String, cast, delete, false, or_, select, update
 
-from app import audit
+from app import audit, audit_spool
 from app.extensions import db
 from app.identity.password.credentials import credential_of
 from app.models import (
@@ -72,7 +72,8 @@ def erase_user(user: User, *, by: User | None, reason: str = "") -> Erased:
     """Destroy ``user``'s portal data (see the module's words); audited by whoever asked."""
     uid, tenant, person_id = user.id, user.tenant, user.person_id
     name = pseudonym(uid, tenant)
-    end_sessions(user, reason="erased")
+    end_sessions(user, reason="erased")  # no view of theirs starts after this
+    audit_spool.settle()  # their views till now, so that they are pseudonymised below
     grants = select(TrustedGrant.id).where(
         or_(TrustedGrant.parent_id == uid, TrustedGrant.invitee_id == uid)
     )

@@ -15,7 +15,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import catalogues, create_app
+from app import audit_spool, catalogues, create_app
 from app.extensions import db
 from app.settings import PROJECT_ROOT, database_url
 
@@ -102,8 +102,10 @@ def regions_file(directory: Path, change) -> Path:
 
 
 def empty_tables(app) -> None:
-    """What a test wrote, gone: the next one starts from a migrated, empty database."""
+    """What a test wrote, gone: the next one starts from a migrated, empty database (and an
+    empty audit spool)."""
     with app.app_context():
+        audit_spool.settle()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()

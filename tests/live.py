@@ -26,7 +26,7 @@ from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
 
 import idp_emulator
-from app import create_app
+from app import audit_spool, create_app
 from app.demo import seed
 from app.extensions import db, limiter
 from app.identity.esia.gost import make_test_certificate
@@ -123,6 +123,7 @@ def live(servers) -> Iterator[Servers]:
     yield servers
     with app.app_context():
         limiter.reset()
+        audit_spool.settle()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()

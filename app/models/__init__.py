@@ -8,7 +8,7 @@ from .accounts import (
     StructuralRole,
     User,
 )
-from .audit import AuditEvent
+from .audit import AuditEvent, AuditSpoolBatch
 from .base import Base
 from .counters import LoginCounter as LoginCounter  # registers the table
 from .imports import RegistryImport as RegistryImport  # registers the import tables
@@ -28,6 +28,7 @@ from .trusted import TrustedGrant, TrustedGrantChild
 
 __all__ = [
     "AuditEvent",
+    "AuditSpoolBatch",
     "Base",
     "BrandingAsset",
     "Consent",

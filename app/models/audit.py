@@ -39,3 +39,15 @@ class AuditEvent(Base):
         Index("ix_audit_event_tenant_subject_created", "tenant", "subject_id", "created_at"),
         Index("ix_audit_event_tenant_person_created", "tenant", "subject_person_id", "created_at"),
     )
+
+
+class AuditSpoolBatch(Base):
+    """A batch of the audit spool (app/audit_spool.py) whose rows are in ``audit_event``: its
+    row is written in their transaction, so that a drain stopped between that commit and the
+    batch file's removal never inserts them twice. Deleted with the file."""
+
+    __tablename__ = "audit_spool_batch"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rows: Mapped[int]
+    drained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -240,13 +241,40 @@ def test_every_view_of_a_childs_diary_is_audited(browser, live):
     dasha = person_id(live, "mosreg", "obraztsova_dasha")
     b.get("/diary/", params={"child": dasha, "week": WEEK})
     with live.portal_app.app_context():
+        from app import audit_spool
         from app.models import AuditEvent
 
+        audit_spool.settle()  # as every reader of the trail does (on SQLite: spooled rows)
         views = db.session.scalars(
             select(AuditEvent).filter_by(kind="diary_viewed").order_by(AuditEvent.id)
         ).all()
     assert [(v.detail["student_id"], v.detail["role"]) for v in views][-1] == (dasha, "guardian")
     assert views[-1].detail["week"] == WEEK and views[-1].actor_id is not None
+
+
+def test_a_view_that_fills_the_spool_moves_it_after_the_page_was_sent(browser, live, monkeypatch):
+    """On SQLite a view's row goes to the audit spool (app/audit_spool.py); the view that
+    brings it to ``DRAIN_AT`` bytes moves it into the table once its page was sent. (On
+    PostgreSQL the view commits its row itself.)"""
+    from app import audit_spool
+    from app.models import AuditEvent
+
+    monkeypatch.setattr(audit_spool, "DRAIN_AT", 1)  # every view fills it
+    b = browser("mosreg")
+    b.esia_login("P1")
+    dasha = person_id(live, "mosreg", "obraztsova_dasha")
+    assert b.get("/diary/", params={"child": dasha, "week": WEEK}).status_code == 200
+    seen = select(AuditEvent).filter_by(kind="diary_viewed", subject_person_id=dasha)
+    with live.portal_app.app_context():
+        for _ in range(50):  # the server moves it once it has sent the page
+            if db.session.scalars(seen).first() is not None:  # no reader drained it
+                break
+            db.session.rollback()
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the view's row did not reach the table")
+        spool = live.portal_app.extensions.get("audit_spool")
+        assert spool is None or not (spool.directory / audit_spool.CURRENT).exists()
 
 
 def test_htmx_errors_replace_the_main_area_and_redirects_change_page(browser, live):

@@ -92,6 +92,6 @@ def _children_diary(current, common: dict):
     response.vary.add("HX-Request")
     if page.student is not None:
         # 152-ФЗ: who looked at which child's diary (by id), as what, and when.
-        audit.record("diary_viewed", actor_id=current_user.id, student_id=page.student.id,
-                     role=current.kind, week=week_param(monday))  # fmt: skip
+        audit.record_view("diary_viewed", actor_id=current_user.id, student_id=page.student.id,
+                          role=current.kind, week=week_param(monday))  # fmt: skip
     return response
