@@ -15,21 +15,23 @@ The spool, ``<database file>-audit-spool/``:
 - ``current``: one line of JSON per row, appended by every worker: each write opens the
   file, takes a shared lock, checks that the name still leads to the file it opened, writes
   the whole line at once (``O_APPEND``), between two line ends, and closes it;
-- ``batch-<time>-<random>``: ``current``, renamed by a drain. The drain then takes the file's
+- ``batch-<time>-<random>``: ``current``, renamed by a drain (the new name synced to the
+  disk before the rows are committed). The drain then takes the file's
   exclusive lock, which it gets once every writer that had it open has written and closed
   it (a writer that opened it but wrote nothing yet finds the name leads elsewhere and opens
   the new ``current``); it reads the rows, inserts them and the batch's name into
   ``audit_spool_batch`` in one transaction, which on SQLite waits for the disk
   (``synchronous=FULL``: a power cut must not keep the file's removal and lose the rows),
-  deletes the file, then the name. A drain that
+  deletes the file (the removal synced too), then the name. A drain that
   stopped after its commit leaves the file and its name: the next deletes the file without
   inserting the rows again. One that stopped before its commit leaves the file: the next
   inserts it.
 - ``lock``: one drain at a time.
 
 A line that cannot be read (a write cut short by a full disk, whose page failed) is not
-dropped: it becomes an event ``audit_spool_unreadable`` of the region its start names, holding
-the text as it was, and an error in the log.
+dropped: it becomes an event ``audit_spool_unreadable`` with what its start still says in the
+columns (a row's columns come before its detail: when, the region, who, about whom), so that
+the region's log and a person's erasure find it, the rest as text, and an error in the log.
 
 When the rows move: after a response, by the worker whose write brought ``current`` to
 ``DRAIN_AT`` bytes (or by the drain already running, which looks again); and before anything
@@ -63,15 +65,27 @@ from app.settings import SettingsError
 
 log = logging.getLogger("portal.audit")
 
-# A drain after this many bytes of rows (about 64 views' rows).
+# A drain after this many bytes of rows (about 70 views' rows).
 DRAIN_AT = 16 * 1024
 # How many times over a drain after a response looks again (see Spool.drain).
 ROUNDS = 8
 CURRENT, LOCK, BATCH = "current", "lock", "batch-"
 UNREADABLE = "audit_spool_unreadable"
-# The columns a spooled row gives (``created_at`` as ISO 8601 with its zone).
-COLUMNS = ("created_at", "kind", "tenant", "actor_id", "ip", "detail", "subject_id",
-           "subject_person_id")  # fmt: skip
+# The columns a spooled row gives, in the line's order (``created_at`` as ISO 8601 with its
+# zone): the detail last, so that a line cut short still names whom and when.
+COLUMNS = ("created_at", "tenant", "kind", "actor_id", "subject_id", "subject_person_id", "ip",
+           "detail")  # fmt: skip
+# What the start of a cut line still says, as the writer wrote it (JSON, no spaces).
+_START = re.compile(
+    r'\{"created_at":"(?P<created_at>[^"\\]*)"'
+    r'(?:,"tenant":(?:"(?P<tenant>[a-z0-9_-]{1,32})"|null)'
+    r'(?:,"kind":"(?P<kind>[a-z0-9_]{1,64})"'
+    r'(?:,"actor_id":(?:(?P<actor_id>\d{1,10})|null)'
+    r'(?:,"subject_id":(?:(?P<subject_id>\d{1,10})|null)'
+    r'(?:,"subject_person_id":(?:(?P<subject_person_id>\d{1,10})|null)'
+    r'(?:,"ip":(?:"(?P<ip>[0-9a-fA-F.:]{1,45})"|null))?)?)?)?)?)?'
+)
+_MAX_ID = 2**31 - 1
 _EVENTS = AuditEvent.__table__
 _BATCHES = AuditSpoolBatch.__table__
 
@@ -86,8 +100,8 @@ class Spool:
 
         The line is written between two line ends: a line a full disk cut short stays a line
         of its own, never glued to the next (blank lines are skipped)."""
-        first = {"created_at": row["created_at"], "tenant": row["tenant"]}  # a cut line's start
-        text = json.dumps({**first, **row}, ensure_ascii=False, separators=(",", ":"))
+        ordered = {name: row[name] for name in COLUMNS}  # a cut line keeps its columns first
+        text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
         line = b"\n" + text.encode() + b"\n"
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         while True:
@@ -120,6 +134,7 @@ class Spool:
         by it, if that made the spool big enough, since the writer that gave way found it
         held (a few rounds at most, then the writers' next drains)."""
         moved = 0
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # if it was removed
         for _ in range(ROUNDS):
             lock = os.open(self.directory / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
@@ -131,6 +146,7 @@ class Spool:
                 if _size(self.current):
                     claimed = f"{BATCH}{time.time_ns():020d}-{secrets.token_hex(4)}"
                     os.rename(self.current, self.directory / claimed)
+                    self._sync()  # the new name on the disk before its rows are committed
                     batches.append(self.directory / claimed)
                 for batch in batches:
                     moved += self._move(engine, batch)
@@ -149,9 +165,10 @@ class Spool:
             text = file.read()
         lines = [(number, line) for number, line in enumerate(text.split(b"\n")) if line.strip()]
         rows = [_row(line, path.name, number) for number, line in lines]
+        # The batch's file goes once its rows are in: their commit must be on the disk first,
+        # not only written (a power cut must not keep the file's removal without the rows),
+        # and the removal on the disk before the name is (or the rows would come in twice).
         with engine.connect() as connection:
-            # The batch's file goes once its rows are in: their commit must be on the disk
-            # first, not only written (a power cut must not keep the one without the other).
             durable = connection.dialect.name == "sqlite"
             if durable:
                 _pragma(connection, "synchronous=FULL")
@@ -159,12 +176,25 @@ class Spool:
                 with connection.begin():
                     moved = self._insert(connection, path.name, rows)
             finally:
-                if durable:  # back in the pool as the other connections are
-                    _pragma(connection, "synchronous=NORMAL")
+                if durable:  # back in the pool as the other connections are, or not at all
+                    try:
+                        _pragma(connection, "synchronous=NORMAL")
+                    except Exception:
+                        connection.invalidate()
+                        raise
         path.unlink()
+        self._sync()
         with engine.begin() as connection:
             connection.execute(delete(_BATCHES).where(_BATCHES.c.name == path.name))
         return moved
+
+    def _sync(self) -> None:
+        """The directory's names (a rename, a removal) on the disk."""
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     @staticmethod
     def _insert(connection, name: str, rows: list[dict[str, Any]]) -> int:
@@ -195,50 +225,78 @@ def _row(line: bytes, batch: str, number: int) -> dict[str, Any]:
     try:
         row = json.loads(line)
         values = {name: row[name] for name in COLUMNS}
-        moment = datetime.fromisoformat(values["created_at"])
-        if moment.tzinfo is None:
-            raise ValueError("a time without its zone")
-        values["created_at"] = moment.astimezone(UTC)
+        values["created_at"] = _moment(values["created_at"])
         return values
     except (ValueError, KeyError, TypeError) as error:
         log.error(
             "an audit spool line could not be read: kept as an event of its own",
             extra={"error": type(error).__name__, "batch": batch, "line": number},
         )
-        text = line.decode("utf-8", "replace")
-        # What the line's start still says (a row is written time and region first).
-        tenant = re.search(r'^\{"created_at":"[^"]*","tenant":"([a-z0-9_-]{1,32})"', text)
-        return {"created_at": datetime.now(UTC), "kind": UNREADABLE,
-                "tenant": tenant and tenant.group(1), "actor_id": None, "ip": None,
-                "detail": {"line": text, "batch": batch, "number": number}, "subject_id": None,
-                "subject_person_id": None}  # fmt: skip
+        return _unreadable(line.decode("utf-8", "replace"), batch, number)
 
 
-def spool_directory(database_url: str | URL) -> Path | None:
-    """Where the spool of this database lies: beside its file, on SQLite; else None."""
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("a time without its zone")
+    return moment.astimezone(UTC)
+
+
+def _unreadable(text: str, batch: str, number: int) -> dict[str, Any]:
+    """An event of its own for a line that cannot be read, with what its start still says in
+    the columns (so that the region's log and a person's erasure find it), and the rest as
+    text."""
+    start = _START.match(text)
+    said = start.groupdict() if start else {}
+    try:
+        moment = _moment(said.get("created_at") or "")
+    except ValueError:
+        moment = datetime.now(UTC)
+
+    def number_of(name: str) -> int | None:
+        value = said.get(name)
+        return int(value) if value and int(value) <= _MAX_ID else None
+
+    return {
+        "created_at": moment, "tenant": said.get("tenant"), "kind": UNREADABLE,
+        "actor_id": number_of("actor_id"), "subject_id": number_of("subject_id"),
+        "subject_person_id": number_of("subject_person_id"), "ip": said.get("ip"),
+        "detail": {"kind": said.get("kind"), "rest": text[start.end():] if start else text,
+                   "batch": batch, "number": number},
+    }  # fmt: skip
+
+
+def spool_directory(database_url: str | URL, instance: Path | None = None) -> Path | None:
+    """Where the spool of this database lies: beside its file, on SQLite; else None. A
+    relative file is the ``instance`` folder's, as Flask-SQLAlchemy opens it."""
     url = make_url(database_url)
     name = url.database or ""
     if url.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
         return None
-    path = Path(name)
+    path = (instance or Path.cwd()) / name  # (an absolute name stays as it is)
+    path = path.resolve()  # the same directory however the file is reached
     return path.with_name(f"{path.name}-audit-spool")
 
 
-def init_app(app: Flask) -> None:
-    with app.app_context():  # the file the engine opens (a relative one is the instance's)
-        directory = spool_directory(db.engine.url)
-    if directory is None:
-        return
+def writable(directory: Path) -> Path:
+    """The spool's directory, made if need be and tried; a start that would fail every diary
+    view stops with one line (SettingsError) instead."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        probe = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        os.close(probe)
-    except OSError as error:  # a start that would fail every diary view stops here, in a line
+        os.close(os.open(directory / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    except OSError as error:
         raise SettingsError(
             f"the audit spool {directory} (beside the database) cannot be written: "
             f"{error.strerror}; the portal's user needs it (docs/operations.md)"
         ) from None
-    app.extensions["audit_spool"] = Spool(directory)
+    return directory
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():  # the file the engine opens
+        directory = spool_directory(db.engine.url)
+    if directory is not None:
+        app.extensions["audit_spool"] = Spool(writable(directory))
 
 
 def spool() -> Spool | None:

@@ -65,10 +65,15 @@ def check_settings() -> None:
     once, and gunicorn's master reports that with a traceback of its own."""
     from pathlib import Path
 
+    from app.audit_spool import spool_directory, writable
     from app.settings import from_environ
 
+    instance = Path(Flask("app").instance_path)
     try:
-        from_environ(os.environ, Path(Flask("app").instance_path))
+        settings = from_environ(os.environ, instance)
+        spool = spool_directory(settings["SQLALCHEMY_DATABASE_URI"], instance)
+        if spool is not None:  # as the workers would find it, in one line here
+            writable(spool)
     except SettingsError as error:
         say(str(error))
         raise SystemExit(CANNOT_START) from None

@@ -183,14 +183,17 @@ def test_a_drain_stopped_before_its_commit_leaves_its_rows_for_the_next(spool, m
 
 def test_a_line_cut_short_stays_apart_kept_as_an_event_of_its_region(spool, caplog, monkeypatch):
     """A full disk cuts a write short: that page fails, and what was written is neither
-    glued to the next person's row nor dropped."""
+    glued to the next person's row nor dropped: what its start says is in the columns, so
+    that the region's log finds it, and a person's erasure."""
+    from app.erasure import _pseudonymise
+
     real_write = os.write
 
-    def full_disk(fd, data):
-        return real_write(fd, data[:70])  # the system took 70 bytes, then the disk was full
+    def full_disk(fd, data):  # the system took the line up to its detail, then the disk was full
+        return real_write(fd, data[: data.index(b'"detail"') + 12])
 
     monkeypatch.setattr(audit_spool.os, "write", full_disk)
-    with pytest.raises(OSError, match="took 70 of"):
+    with pytest.raises(OSError, match="the audit spool took"):
         spool.append(row(2))
     monkeypatch.undo()
     spool.append(row(3))
@@ -198,15 +201,35 @@ def test_a_line_cut_short_stays_apart_kept_as_an_event_of_its_region(spool, capl
         assert spool.drain(db.engine) == 2
     assert [e.detail["n"] for e in events()] == [3]
     (kept,) = events(UNREADABLE)
-    assert kept.tenant == "mosreg"  # found by the region's log, and by its erasures
-    assert kept.detail["line"].startswith('{"created_at":"2026-12-07T03:00:02+00:00"')
+    columns = (kept.tenant, kept.actor_id, kept.subject_person_id, kept.ip)
+    assert columns == ("mosreg", 10, 502, "192.0.2.7")
+    assert kept.created_at.replace(tzinfo=UTC) == datetime(2026, 12, 7, 3, 0, 2, tzinfo=UTC)
+    assert kept.detail["kind"] == KIND and kept.detail["rest"] == ',"detail":{"w'
     assert kept.detail["batch"].startswith(BATCH) and kept.detail["number"] == 1
     assert "could not be read" in caplog.text
+    assert _pseudonymise(10, "mosreg", "Удалённый 10") == 2  # it and row 3
+    db.session.commit()
+    assert db.session.scalar(select(AuditEvent.actor_id).filter_by(kind=UNREADABLE)) is None
+
+
+def test_lines_of_nothing_readable_are_kept_as_they_were(spool):
+    with open(spool.directory / CURRENT, "ab") as file:
+        file.write(b'\n\x00{"tenant":"mosreg","actor_id":10}\n')  # not a line of ours
+        file.write(b'\n{"created_at":"not a time","tenant":"mosreg","kind":"x\n')
+    before = datetime.now(UTC)
+    spool.drain(db.engine)
+    garbage, untimed = events(UNREADABLE)
+    assert (garbage.tenant, garbage.actor_id) == (None, None)
+    assert garbage.detail["rest"] == '\x00{"tenant":"mosreg","actor_id":10}'
+    assert untimed.tenant == "mosreg" and untimed.detail["rest"] == ',"kind":"x'
+    assert untimed.created_at.replace(tzinfo=UTC) >= before.replace(microsecond=0)  # the drain's
 
 
 def test_a_spool_directory_removed_is_made_again(spool):
     import shutil
 
+    shutil.rmtree(spool.directory)
+    assert spool.drain(db.engine) == 0  # a reader's drain, before any view
     shutil.rmtree(spool.directory)
     spool.append(row(1))
     assert spool.drain(db.engine) == 1

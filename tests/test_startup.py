@@ -57,6 +57,26 @@ def test_gunicorn_with_a_missing_secret_says_one_line_and_boots_no_worker(tmp_pa
     assert mine == ["myschool: SECRET_KEY must be set outside development (PORTAL_ENV)"]
 
 
+def test_gunicorn_with_an_audit_spool_it_cannot_write_says_one_line(tmp_path):
+    """On SQLite the diary's audit rows go through a spool beside the database: a start that
+    could not write it would fail every diary view, so it stops in the master, in a line."""
+    (tmp_path / "db-audit-spool").write_text("a file where the spool goes")
+    environ = {**os.environ, "PORTAL_ENV": "development", "WORKERS": "2", "PORT": "0",
+               "LOG_FORMAT": "text", "REDIS_URL": "", "METRICS_PORT": "",
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"}  # fmt: skip
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    result = subprocess.run(  # noqa: S603
+        [gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
+    mine = [line for line in result.stderr.splitlines() if line.startswith("myschool:")]
+    assert mine == [f"myschool: the audit spool {tmp_path / 'db-audit-spool'} (beside the "
+                    "database) cannot be written: File exists; the portal's user needs it "
+                    "(docs/operations.md)"]  # fmt: skip
+
+
 def test_an_unreadable_secret_file(tmp_path):
     result = flask("db", "upgrade", PORTAL_ENV="production", SECRET_KEY="",
                    SECRET_KEY_FILE=str(tmp_path / "absent"))  # fmt: skip
