@@ -280,6 +280,8 @@ def test_a_12000_line_file_is_checked_reported_applied_with_progress_and_summed_
         assert 'hx-trigger="every 1s"' in fragment and "Файл применяется" in fragment
         whole = client.get(f"/admin/imports/{job_id}").get_data(as_text=True)
         assert '<noscript><meta http-equiv="refresh"' in whole and "Обновить страницу" in whole
+        head = whole.split("</head>")[0]  # not in the fragment htmx swaps in (a live element)
+        assert '<noscript><meta http-equiv="refresh"' in head and "http-equiv" not in fragment
         assert job(app, job_id).state == registry.APPLYING
         assert registry_rows(app, "kaluga")["person"] == set()  # the registry as it was
     finally:

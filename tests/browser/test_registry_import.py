@@ -74,6 +74,8 @@ def test_upload_report_apply_progress_summary(walk, paused, javascript):  # noqa
     w.shot("checking")
     if javascript:
         w.page.evaluate("window.samePage = true")
+        w.page.wait_for_timeout(2_500)  # the status swapped in twice, and no refresh made live
+        assert w.page.evaluate("document.querySelector('meta[http-equiv=refresh]') === null")
     paused.gate.set()
 
     # With JavaScript the status is swapped in; without, the page refreshes itself.
@@ -99,6 +101,8 @@ def test_upload_report_apply_progress_summary(walk, paused, javascript):  # noqa
     w.shot("applying")
     if javascript:
         w.page.evaluate("window.samePage = true")
+        w.page.wait_for_timeout(2_500)  # the status swapped in twice, and no refresh made live
+        assert w.page.evaluate("document.querySelector('meta[http-equiv=refresh]') === null")
     paused.gate.set()
 
     expect(w.page.locator("#import-status h2")).to_have_text("Файл применён", timeout=20_000)
