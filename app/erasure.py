@@ -72,7 +72,7 @@ def erase_user(user: User, *, by: User | None, reason: str = "") -> Erased:
     """Destroy ``user``'s portal data (see the module's words); audited by whoever asked."""
     uid, tenant, person_id = user.id, user.tenant, user.person_id
     name = pseudonym(uid, tenant)
-    end_sessions(user, reason="erased")  # no view of theirs starts after this
+    end_sessions(user, reason="erased")  # no new view of theirs (one under way may still end)
     audit_spool.settle()  # their views till now, so that they are pseudonymised below
     grants = select(TrustedGrant.id).where(
         or_(TrustedGrant.parent_id == uid, TrustedGrant.invitee_id == uid)
