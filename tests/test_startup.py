@@ -34,18 +34,11 @@ def test_a_missing_secret(tmp_path):
     assert_said(result, 3, "SECRET_KEY must be set outside development (PORTAL_ENV)")
 
 
-def test_gunicorn_with_a_missing_secret_says_one_line_and_boots_no_worker(tmp_path):
-    """Checked in gunicorn's master before any worker boots: five workers failing at once
-    made its master print a traceback of its own (a race between them)."""
-    environ = {
-        **os.environ,
-        "PORTAL_ENV": "production",
-        "SECRET_KEY": "",
-        "WORKERS": "5",
-        "PORT": "0",
-        "LOG_FORMAT": "text",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}",
-    }
+def gunicorn_refuses(tmp_path, **env: str) -> list[str]:
+    """Gunicorn started with the project's configuration (on ``tmp_path/db``): it must stop
+    in its master, exit code 3, no worker booted, no traceback; the portal's lines it said."""
+    environ = {**os.environ, "PORT": "0", "LOG_FORMAT": "text",
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}", **env}  # fmt: skip
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     result = subprocess.run(  # noqa: S603
         [gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -53,26 +46,23 @@ def test_gunicorn_with_a_missing_secret_says_one_line_and_boots_no_worker(tmp_pa
     )  # fmt: skip
     assert result.returncode == 3, result.stderr
     assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
-    mine = [line for line in result.stderr.splitlines() if line.startswith("myschool:")]
-    assert mine == ["myschool: SECRET_KEY must be set outside development (PORTAL_ENV)"]
+    return [line for line in result.stderr.splitlines() if line.startswith("myschool:")]
+
+
+def test_gunicorn_with_a_missing_secret_says_one_line_and_boots_no_worker(tmp_path):
+    """Checked in gunicorn's master before any worker boots: five workers failing at once
+    made its master print a traceback of its own (a race between them)."""
+    said = gunicorn_refuses(tmp_path, PORTAL_ENV="production", SECRET_KEY="", WORKERS="5")
+    assert said == ["myschool: SECRET_KEY must be set outside development (PORTAL_ENV)"]
 
 
 def test_gunicorn_with_an_audit_spool_it_cannot_write_says_one_line(tmp_path):
     """On SQLite the diary's audit rows go through a spool beside the database: a start that
     could not write it would fail every diary view, so it stops in the master, in a line."""
     (tmp_path / "db-audit-spool").write_text("a file where the spool goes")
-    environ = {**os.environ, "PORTAL_ENV": "development", "WORKERS": "2", "PORT": "0",
-               "LOG_FORMAT": "text", "REDIS_URL": "", "METRICS_PORT": "",
-               "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"}  # fmt: skip
-    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    result = subprocess.run(  # noqa: S603
-        [gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 3, result.stderr
-    assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
-    mine = [line for line in result.stderr.splitlines() if line.startswith("myschool:")]
-    assert mine == [f"myschool: the audit spool {tmp_path / 'db-audit-spool'} (beside the "
+    said = gunicorn_refuses(tmp_path, PORTAL_ENV="development", WORKERS="2", REDIS_URL="",
+                            METRICS_PORT="")  # fmt: skip
+    assert said == [f"myschool: the audit spool {tmp_path / 'db-audit-spool'} (beside the "
                     "database) cannot be written: File exists; the portal's user needs it "
                     "(docs/operations.md)"]  # fmt: skip
 
