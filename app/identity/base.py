@@ -4,16 +4,15 @@ A provider class carries everything about its kind (python-social-auth's backend
 plugins): the schema of its ``identity_provider`` block, its button's default label, the
 traits the access decision reads, what the QA check probes and needs from the environment,
 how the emulator stands in for it, and what the demo needs. The base class owns what they
-share: the pending login in the session, the timed HTTP call over one pooled session, and
-the cache per (region, configuration version). Registering a class is all it takes to add
-a kind; nothing outside ``app/identity/`` tests a provider's kind.
+share: the pending login (a sealed cookie, ``pending.py``), the timed HTTP call over one
+pooled session, and the cache per (region, configuration version). Registering a class is
+all it takes to add a kind; nothing outside ``app/identity/`` tests a provider's kind.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from http.cookiejar import DefaultCookiePolicy
@@ -21,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import requests
-from flask import current_app, session
+from flask import current_app
 
 from app.tenants.schema import ProviderConfig, register_kind
 
+from . import pending
 from .deadline import DeadlineAdapter, ProviderClient, ProviderSession
 from .types import ExternalIdentity, ProviderNames, ProviderTraits
 
@@ -131,31 +131,27 @@ class IdentityProvider(ABC):
 
     # --- the pending login ----------------------------------------------------------------
 
-    @property
-    def _pending_key(self) -> str:
-        return f"{self.kind}_login"
-
     def remember_pending(self, state: str, **secrets_of_the_login: str) -> None:
-        """Keep the login's state (and nonce, PKCE verifier…) in the server-side session."""
-        session[self._pending_key] = {"state": state, "tenant": self.tenant.slug,
-                                      "expires": time.time() + self.PENDING_TTL,
-                                      **secrets_of_the_login}  # fmt: skip
+        """Keep the login's state (and nonce, PKCE verifier…) until the callback: sealed, in
+        a cookie of the answer (app/identity/pending.py), so starting a login writes nothing
+        on the server."""
+        pending.keep(self.kind, {"state": state, "tenant": self.tenant.slug,
+                                 **secrets_of_the_login}, self.PENDING_TTL)  # fmt: skip
 
     def forget_pending(self) -> None:
-        session.pop(self._pending_key, None)
+        pending.forget(self.kind)
 
     def take_pending(self, args: Mapping[str, str]) -> dict:
         """The pending login the callback's ``state`` names: once, in time, in this region."""
-        pending = session.pop(self._pending_key, None)
+        kept = pending.take(self.kind)
         if (
-            not pending
-            or pending.get("tenant") != self.tenant.slug
-            or pending.get("expires", 0) < time.time()
+            not kept
+            or kept.get("tenant") != self.tenant.slug
             or not args.get("state")
-            or args.get("state") != pending.get("state")
+            or args.get("state") != kept.get("state")
         ):
             raise LoginFailed("bad_state", "unknown, reused or expired state")
-        return pending
+        return kept
 
     # --- the login ------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.extensions import db
-from app.identity import LoginFailed
+from app.identity import LoginFailed, pending
 from app.identity.esia import protocol
 from app.identity.esia.gost import OpenSSLSigner, certificate_hash, make_test_certificate
 from app.identity.esia.provider import EsiaProvider
@@ -299,8 +299,10 @@ def _closed_port() -> int:
 def _callback_with_pending_state(app):
     client = app.test_client()
     state = str(uuid.uuid4())
-    with client.session_transaction(base_url="http://mosreg.localhost/") as session:
-        session["esia_login"] = {"state": state, "tenant": "mosreg", "expires": time.time() + 60}
+    with app.test_request_context(base_url="http://mosreg.localhost/"):
+        name = pending.cookie_name("esia")
+        kept = pending.sealed("esia", {"state": state, "tenant": "mosreg"}, 60)
+    client.set_cookie(name, kept, domain="mosreg.localhost")
     started = time.monotonic()
     response = client.get(
         f"/login/esia/callback?code=abc&state={state}", base_url="http://mosreg.localhost/"
@@ -319,7 +321,8 @@ def test_provider_down_gives_a_branded_503_fast(database_uri, esia_env):
     assert "Сервис входа сейчас не отвечает" in body
     assert "Моя школа — Московская область" in body
     with client.session_transaction(base_url="http://mosreg.localhost/") as session:
-        assert "_user_id" not in session and "esia_login" not in session
+        assert "_user_id" not in session
+    assert client.get_cookie("login-esia", domain="mosreg.localhost") is None  # spent
 
 
 def test_provider_slow_gives_503_within_its_timeout(database_uri, esia_env, tmp_path):

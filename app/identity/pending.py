@@ -1,0 +1,91 @@
+"""A login on its way to the provider, kept in a cookie of its own until the callback.
+
+What the callback must find again (the ``state``, the region, the OIDC nonce, the PKCE
+verifier, the moment it expires) is sealed (encrypted and authenticated: app/sealing.py) into
+a cookie set on the redirect to the provider, and spent by the callback. Starting a login
+therefore writes nothing on the server: asking for a login again and again fills no session
+store, and the callback reads no session row (docs/security.md, docs/performance.md).
+
+The cookie is host-only and HttpOnly, SameSite=Lax (the provider sends the browser back with
+a top-level GET, which carries it), ``__Host-`` and Secure over HTTPS, as the session's. It
+is spent whatever the callback brings: answered, refused or forged.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import after_this_request, current_app, request
+
+from app.sealing import InvalidToken, seal, unseal
+
+_CHANGES = "myschool.login_cookies"
+
+
+def cookie_name(kind: str) -> str:
+    """``login-<kind>``; with the ``__Host-`` prefix over HTTPS, as the session's cookie."""
+    # `__Host-` requires Secure, which browsers honour only over HTTPS.
+    return f"__Host-login-{kind}" if current_app.config.get("PORTAL_HTTPS") else f"login-{kind}"
+
+
+def _answer_sets(name: str, value: str | None, max_age: int = 0) -> None:
+    """The answer sets ``name`` to ``value`` (or removes it: None); of what one request says
+    about a cookie, the last is written, once. (Kept in the request's environ: ``g`` lives
+    as long as the app context, which requests made inside one share.)"""
+    changes: dict[str, tuple[str | None, int]] | None = request.environ.get(_CHANGES)
+    if changes is None:
+        changes = request.environ[_CHANGES] = {}
+
+        @after_this_request
+        def write(response):
+            secure = bool(current_app.config.get("PORTAL_HTTPS"))
+            for cookie, (kept, age) in changes.items():
+                if kept is None:
+                    response.delete_cookie(cookie, path="/", secure=secure, httponly=True,
+                                           samesite="Lax")  # fmt: skip
+                else:
+                    response.set_cookie(cookie, kept, max_age=age, path="/", secure=secure,
+                                        httponly=True, samesite="Lax")  # fmt: skip
+            return response
+
+    changes[name] = (value, max_age)
+
+
+def sealed(kind: str, pending: dict[str, Any], ttl: int) -> str:
+    """The cookie's value: ``pending``, a login of ``kind`` that expires in ``ttl`` seconds."""
+    return seal({"kind": kind, "expires": time.time() + ttl, **pending})
+
+
+def keep(kind: str, pending: dict[str, Any], ttl: int) -> None:
+    """The login's secrets, in the cookie of ``kind`` for ``ttl`` seconds."""
+    _answer_sets(cookie_name(kind), sealed(kind, pending, ttl), ttl)
+
+
+def take(kind: str) -> dict[str, Any] | None:
+    """The pending login of ``kind`` this browser brings, if it is one, unaltered and in
+    time; the cookie is removed by the answer in any case."""
+    name = cookie_name(kind)
+    sealed = request.cookies.get(name)
+    forget(kind)
+    if not sealed:
+        return None
+    try:
+        pending = unseal(sealed)
+    except (InvalidToken, ValueError):  # altered, another key's, or not ours at all
+        return None
+    if (
+        not isinstance(pending, dict)
+        or pending.get("kind") != kind
+        or not isinstance(pending.get("expires"), int | float)
+        or pending["expires"] < time.time()
+    ):
+        return None
+    return pending
+
+
+def forget(kind: str) -> None:
+    """The pending login of ``kind`` ends with this answer."""
+    name = cookie_name(kind)
+    if name in request.cookies or name in request.environ.get(_CHANGES, ()):
+        _answer_sets(name, None)
