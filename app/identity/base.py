@@ -141,6 +141,10 @@ class IdentityProvider(ABC):
     def forget_pending(self) -> None:
         pending.forget(self.kind)
 
+    def withdraw_pending(self) -> None:
+        """This answer keeps no pending login after all; one the browser holds stays."""
+        pending.withdraw(self.kind)
+
     def take_pending(self, args: Mapping[str, str]) -> dict:
         """The pending login the callback's ``state`` names: once, in time, in this region."""
         kept = pending.take(self.kind)

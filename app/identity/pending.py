@@ -8,7 +8,14 @@ store, and the callback reads no session row (docs/security.md, docs/performance
 
 The cookie is host-only and HttpOnly, SameSite=Lax (the provider sends the browser back with
 a top-level GET, which carries it), ``__Host-`` and Secure over HTTPS, as the session's. It
-is spent whatever the callback brings: answered, refused or forged.
+is spent whatever the callback brings: answered, refused or forged, and an answer that sets
+or removes it is stored by no cache.
+
+What the cookie cannot do is remember that it was spent. A browser drops it when told to,
+but a copy taken from the browser, sent again with the callback's address within its 10
+minutes, passes these checks: the provider then refuses the code it has already exchanged
+(ESIA and mos.ru take each code once), and no session is made. Whoever can take this cookie
+could as well have taken the session cookie that held the pending login before.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ def _answer_sets(name: str, value: str | None, max_age: int = 0) -> None:
 
         @after_this_request
         def write(response):
+            response.cache_control.no_store = True  # a login's secrets: kept by no cache
             secure = bool(current_app.config.get("PORTAL_HTTPS"))
             for cookie, (kept, age) in changes.items():
                 if kept is None:
@@ -66,12 +74,12 @@ def take(kind: str) -> dict[str, Any] | None:
     """The pending login of ``kind`` this browser brings, if it is one, unaltered and in
     time; the cookie is removed by the answer in any case."""
     name = cookie_name(kind)
-    sealed = request.cookies.get(name)
+    brought = request.cookies.getlist(name)
     forget(kind)
-    if not sealed:
+    if len(brought) != 1:  # none, or a second one planted beside ours (a longer Path)
         return None
     try:
-        pending = unseal(sealed)
+        pending = unseal(brought[0])
     except (InvalidToken, ValueError):  # altered, another key's, or not ours at all
         return None
     if (
@@ -89,3 +97,9 @@ def forget(kind: str) -> None:
     name = cookie_name(kind)
     if name in request.cookies or name in request.environ.get(_CHANGES, ()):
         _answer_sets(name, None)
+
+
+def withdraw(kind: str) -> None:
+    """What this answer was to say of the cookie of ``kind`` is not said: a pending login the
+    browser already holds stays as it was."""
+    request.environ.get(_CHANGES, {}).pop(cookie_name(kind), None)

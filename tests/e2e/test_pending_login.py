@@ -73,10 +73,22 @@ def test_over_https_the_cookie_is_secure_and_host_prefixed(live, database_uri):
     app = create_app(
         test_environ(database_uri, PORTAL_HTTPS="true", IDP_EMULATOR_URL=live.emulator_url)
     )
-    response = app.test_client().get("/login/esia", base_url="https://mosreg.localhost/")
-    assert response.status_code == 302
-    cookie = _set_cookies(response)["__Host-login-esia"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
+    client = app.test_client()
+    start = client.get("/login/esia", base_url="https://mosreg.localhost/")
+    assert start.status_code == 302
+    cookie = _set_cookies(start)["__Host-login-esia"]
+    for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+        assert attribute in cookie
+    assert "Domain" not in cookie
+    assert "no-store" in start.headers["Cache-Control"]
+    # Removed as it was set: a browser ignores the removal of a __Host- cookie without Secure.
+    spent = client.get(
+        f"/login/esia/callback?code=x&state={_state(start)}x", base_url="https://mosreg.localhost/"
+    )
+    removal = _set_cookies(spent)["__Host-login-esia"]
+    for attribute in ("Secure", "Path=/", "Max-Age=0"):
+        assert attribute in removal
+    assert "no-store" in spent.headers["Cache-Control"]
 
 
 def test_a_login_spends_its_cookie_and_a_replay_of_it_signs_nobody_in(live, browser):
@@ -98,6 +110,30 @@ def test_a_login_spends_its_cookie_and_a_replay_of_it_signs_nobody_in(live, brow
     replay.get(callback)
     assert replay.get("/diary/", allow_redirects=False).status_code == 302
     assert replay.http.cookies.get("login-esia") is None
+    # The cookie cannot say it was spent: the provider, which takes each code once, refuses.
+    failure = _last_failure(live.portal_app)
+    assert failure["reason"] == "provider_error" and "ESIA-007011" in failure["detail"]
+
+
+def test_two_cookies_of_one_name_are_refused(live):
+    """One planted beside ours (from a sibling host, with a longer Path) is sent first."""
+    app = live.portal_app
+    client = app.test_client()
+    client.set_cookie("login-esia", _sealed(app), domain="mosreg.localhost")
+    client.set_cookie("login-esia", _sealed(app), domain="mosreg.localhost", path="/login/esia")
+    response = client.get("/login/esia/callback?code=abc&state=s-1", base_url=MOSREG)
+    assert response.request.headers["Cookie"].count("login-esia=") == 2
+    assert response.headers["Location"].endswith("/login")
+    assert _last_failure(app)["reason"] == "bad_state"
+
+
+def _last_failure(app) -> dict:
+    with app.app_context():
+        failure = db.session.scalars(
+            select(AuditEvent).filter_by(tenant="mosreg", kind="login_failed")
+            .order_by(AuditEvent.id.desc())
+        ).first()  # fmt: skip
+        return failure.detail
 
 
 def _callback_with(app, value: str | None, *, state: str = "") -> tuple:
@@ -133,12 +169,7 @@ def test_a_callback_without_its_own_pending_login_signs_nobody_in(live, planted)
     assert client.get_cookie("login-esia", domain="mosreg.localhost") is None
     with client.session_transaction(base_url=MOSREG) as session:
         assert "_user_id" not in session
-    with app.app_context():
-        failure = db.session.scalars(
-            select(AuditEvent).filter_by(tenant="mosreg", kind="login_failed")
-            .order_by(AuditEvent.id.desc())
-        ).first()  # fmt: skip
-        assert failure.detail["reason"] == "bad_state"
+    assert _last_failure(app)["reason"] == "bad_state"
 
 
 def test_a_pending_login_is_in_time_for_its_ttl_only(live, monkeypatch):

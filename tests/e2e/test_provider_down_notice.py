@@ -129,8 +129,12 @@ def test_pressing_the_button_while_the_provider_is_down_says_so_on_our_page(
     port = free_port()
     app = create_app(test_environ(database_uri, IDP_EMULATOR_URL=f"http://127.0.0.1:{port}"))
     client, host = app.test_client(), {"Host": "kaluga.localhost"}
+    client.set_cookie("login-esia", "another-tabs-login", domain="kaluga.localhost")
     press = client.get("/login/esia", headers=host)
     assert press.status_code == 503 and "не отвечает" in press.get_data(as_text=True)
+    # No pending login kept for a login that cannot go on; another tab's stays as it was.
+    assert not [c for c in press.headers.getlist("Set-Cookie") if c.startswith("login-esia=")]
+    assert client.get_cookie("login-esia", domain="kaluga.localhost").value == "another-tabs-login"
     assert NOTICE.format(name="Госуслуги") in client.get("/login", headers=host).get_data(True)
 
     server = make_server("127.0.0.1", port, live.emulator_app, threaded=True)

@@ -118,7 +118,9 @@ def start(kind: str):
     except (ProviderUnavailable, LoginFailed) as down:
         return _unavailable(kind, down)
     if not provider_state.answers(g.tenant, kind):
-        # Not to the browser's own connection error: our page, which says so.
+        # Not to the browser's own connection error: our page, which says so; no pending
+        # login is kept (one of the same kind under way in another tab stays as it was).
+        _provider(kind).withdraw_pending()
         audit.record("login_failed", method=kind, reason="provider_unavailable",
                      detail="the provider's probe found it down")  # fmt: skip
         metrics.UNAVAILABLE.labels("provider").inc()
