@@ -4,7 +4,8 @@ What the callback must find again (the ``state``, the region, the OIDC nonce, th
 verifier, the moment it expires) is sealed (encrypted and authenticated: app/sealing.py) into
 a cookie set on the redirect to the provider, and spent by the callback. Starting a login
 therefore writes nothing on the server: asking for a login again and again fills no session
-store, and the callback reads no session row (docs/security.md, docs/performance.md).
+store, and the callback finds the login without reading a session (docs/security.md,
+docs/performance.md).
 
 The cookie is host-only and HttpOnly, SameSite=Lax (the provider sends the browser back with
 a top-level GET, which carries it), ``__Host-`` and Secure over HTTPS, as the session's. It
