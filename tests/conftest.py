@@ -87,8 +87,10 @@ def redis_cleanup():
         import redis
 
         client = redis.Redis.from_url(os.environ["REDIS_URL"])
-        for key in client.scan_iter(f"{REDIS_PREFIX}*"):
-            client.delete(key)
+        # The sessions', and the limits' (the `limits` library puts its own words first).
+        for pattern in (f"{REDIS_PREFIX}*", f"LIMITS:LIMITER/{REDIS_PREFIX}*"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
 
 
 def regions_file(directory: Path, change) -> Path:

@@ -15,7 +15,7 @@ import time_machine
 from sqlalchemy import select
 
 from app import create_app
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import AuditEvent
 from tests.conftest import test_environ
 from tests.live import ESIA_REGIONS
@@ -284,3 +284,22 @@ def test_the_owner_gets_in_while_others_guess_their_password(live, database_uri)
     assert slowed.status_code == 200 and took >= 0.4  # answered late, not refused
     owner, _ = attempt("198.51.100.8", INITIAL)
     assert owner.status_code == 302 and owner.location.endswith("/login/password/change")
+
+
+def test_the_login_backstop_is_counted_under_the_deployments_prefix(live):
+    """Its counts are kept beside Flask-Limiter's, under ``REDIS_KEY_PREFIX``: a Redis shared
+    by two deployments, or by two test runs, counts each one's guesses apart."""
+    app = live.portal_app
+    client = app.test_client()
+    base = "http://kaluga.localhost/"
+    page = client.get("/login/password", base_url=base).get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    client.post("/login/password", base_url=base,
+                data={"csrf_token": token, "login": LOGIN, "password": "wrong-password"})  # fmt: skip
+    storage = limiter.limiter.storage
+    if hasattr(storage, "events"):  # memory://
+        keys = [*storage.events, *storage.storage]
+    else:  # Redis
+        keys = [key.decode() for key in storage.storage.scan_iter("*login-backstop*")]
+    prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    assert any(f"/{prefix}/login-backstop/kaluga/{LOGIN}/" in key for key in keys), keys

@@ -172,7 +172,12 @@ def _login_key() -> str:
 def _slow_a_distributed_guess() -> None:
     """A failed attempt on a login many addresses are guessing: answered late, never refused."""
     try:
-        over = not limiter.limiter.hit(LOGIN_BACKSTOP, "login-backstop", g.tenant.slug, _login())
+        # Under the deployment's prefix, as Flask-Limiter's own keys: a Redis shared by two
+        # deployments (or test runs) counts each one's guesses apart.
+        prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+        over = not limiter.limiter.hit(
+            LOGIN_BACKSTOP, prefix, "login-backstop", g.tenant.slug, _login()
+        )
     except RedisError:  # the limits' store is gone; the per-address limits hold in memory
         return
     if over:
