@@ -32,10 +32,13 @@ from flask_babel.speaklater import LazyString
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
+from app import cookies
+
 # The languages the portal has catalogues for, by code, each named in itself (the switch
 # shows a language's name in that language, so a person finds their own whatever the page's).
 LANGUAGES = {"ru": "Русский", "tt": "Татарча", "en": "English"}  # i18n-exempt: names in themselves
 DEFAULT = "ru"
+COOKIE = "lang"  # its base name (app/cookies.py)
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 # How a day is written: Russians and Tatars write 23.11.2026; in English the month is named,
@@ -51,11 +54,6 @@ def N_(text: str) -> str:
     """Marks a text for the catalogues where it must stay a plain string (a configuration's
     default, say) and is translated when shown: ``gettext_noop``."""
     return text
-
-
-def cookie_name() -> str:
-    # `__Host-` requires Secure, which browsers honour only over HTTPS (as the session's).
-    return "__Host-lang" if current_app.config.get("PORTAL_HTTPS") else "lang"
 
 
 def offered() -> list[str]:
@@ -76,7 +74,7 @@ def select_language() -> Locale:
     if not has_request_context():
         return _locale(DEFAULT)
     languages = offered()
-    chosen = request.cookies.get(cookie_name())
+    chosen = request.cookies.get(cookies.name_of(COOKIE))
     if chosen in languages:
         return _locale(chosen)
     return _locale(from_header(languages) or languages[0])
@@ -214,10 +212,7 @@ def switch(code: str):
     back = local_path(request.args.get("next")) or url_for("portal.index")
     response = redirect(back)
     if code in offered():
-        response.set_cookie(
-            cookie_name(), code, max_age=COOKIE_MAX_AGE, path="/", httponly=True,
-            secure=bool(current_app.config.get("PORTAL_HTTPS")), samesite="Lax",
-        )  # fmt: skip
+        cookies.set_on(response, COOKIE, code, COOKIE_MAX_AGE)
     response.cache_control.no_store = True
     return response
 

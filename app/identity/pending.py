@@ -24,23 +24,28 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import after_this_request, current_app, request
+from flask import after_this_request, request
 
+from app import cookies
 from app.sealing import InvalidToken, seal, unseal
 
 _CHANGES = "myschool.login_cookies"
 
 
 def cookie_name(kind: str) -> str:
-    """``login-<kind>``; with the ``__Host-`` prefix over HTTPS, as the session's cookie."""
-    # `__Host-` requires Secure, which browsers honour only over HTTPS.
-    return f"__Host-login-{kind}" if current_app.config.get("PORTAL_HTTPS") else f"login-{kind}"
+    """``login-<kind>`` (``__Host-login-<kind>`` over HTTPS: app/cookies.py)."""
+    return cookies.name_of(_base(kind))
+
+
+def _base(kind: str) -> str:
+    return f"login-{kind}"
 
 
 def _answer_sets(name: str, value: str | None, max_age: int = 0) -> None:
-    """The answer sets ``name`` to ``value`` (or removes it: None); of what one request says
-    about a cookie, the last is written, once. (Kept in the request's environ: ``g`` lives
-    as long as the app context, which requests made inside one share.)"""
+    """The answer sets the cookie ``name`` (its base name) to ``value`` (or removes it: None);
+    of what one request says about a cookie, the last is written, once. (Kept in the
+    request's environ: ``g`` lives as long as the app context, which requests made inside one
+    share.)"""
     changes: dict[str, tuple[str | None, int]] | None = request.environ.get(_CHANGES)
     if changes is None:
         changes = request.environ[_CHANGES] = {}
@@ -48,14 +53,11 @@ def _answer_sets(name: str, value: str | None, max_age: int = 0) -> None:
         @after_this_request
         def write(response):
             response.cache_control.no_store = True  # a login's secrets: kept by no cache
-            secure = bool(current_app.config.get("PORTAL_HTTPS"))
-            for cookie, (kept, age) in changes.items():
+            for base, (kept, age) in changes.items():
                 if kept is None:
-                    response.delete_cookie(cookie, path="/", secure=secure, httponly=True,
-                                           samesite="Lax")  # fmt: skip
+                    cookies.remove_from(response, base)
                 else:
-                    response.set_cookie(cookie, kept, max_age=age, path="/", secure=secure,
-                                        httponly=True, samesite="Lax")  # fmt: skip
+                    cookies.set_on(response, base, kept, age)
             return response
 
     changes[name] = (value, max_age)
@@ -68,14 +70,13 @@ def sealed(kind: str, pending: dict[str, Any], ttl: int) -> str:
 
 def keep(kind: str, pending: dict[str, Any], ttl: int) -> None:
     """The login's secrets, in the cookie of ``kind`` for ``ttl`` seconds."""
-    _answer_sets(cookie_name(kind), sealed(kind, pending, ttl), ttl)
+    _answer_sets(_base(kind), sealed(kind, pending, ttl), ttl)
 
 
 def take(kind: str) -> dict[str, Any] | None:
     """The pending login of ``kind`` this browser brings, if it is one, unaltered and in
     time; the cookie is removed by the answer in any case."""
-    name = cookie_name(kind)
-    brought = request.cookies.getlist(name)
+    brought = request.cookies.getlist(cookie_name(kind))
     forget(kind)
     if len(brought) != 1:  # none, or a second one planted beside ours (a longer Path)
         return None
@@ -95,12 +96,11 @@ def take(kind: str) -> dict[str, Any] | None:
 
 def forget(kind: str) -> None:
     """The pending login of ``kind`` ends with this answer."""
-    name = cookie_name(kind)
-    if name in request.cookies or name in request.environ.get(_CHANGES, ()):
-        _answer_sets(name, None)
+    if cookie_name(kind) in request.cookies or _base(kind) in request.environ.get(_CHANGES, ()):
+        _answer_sets(_base(kind), None)
 
 
 def withdraw(kind: str) -> None:
     """What this answer was to say of the cookie of ``kind`` is not said: a pending login the
     browser already holds stays as it was."""
-    request.environ.get(_CHANGES, {}).pop(cookie_name(kind), None)
+    request.environ.get(_CHANGES, {}).pop(_base(kind), None)

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 
+from app import cookies
+
+COOKIE = "vision"  # its base name (app/cookies.py)
 COOKIE_MAX_AGE = 365 * 24 * 3600
 NEXT_MAX_LENGTH = 2000
 
 
-def cookie_name() -> str:
-    # `__Host-` requires Secure, which browsers honour only over HTTPS (as the session's).
-    return "__Host-vision" if current_app.config.get("PORTAL_HTTPS") else "vision"
-
-
 def is_on() -> bool:
-    return request.cookies.get(cookie_name()) == "on"
+    return request.cookies.get(cookies.name_of(COOKIE)) == "on"
 
 
 def local_path(target: str | None) -> str | None:
@@ -58,14 +56,8 @@ def switch_url(on: bool, back: str | None = None) -> str:
 
 def set_choice(response, on: bool):
     if on:
-        response.set_cookie(
-            cookie_name(), "on", max_age=COOKIE_MAX_AGE, path="/", httponly=True,
-            secure=bool(current_app.config.get("PORTAL_HTTPS")), samesite="Lax",
-        )  # fmt: skip
+        cookies.set_on(response, COOKIE, "on", COOKIE_MAX_AGE)
     else:
-        response.delete_cookie(
-            cookie_name(), path="/", httponly=True,
-            secure=bool(current_app.config.get("PORTAL_HTTPS")), samesite="Lax",
-        )  # fmt: skip
+        cookies.remove_from(response, COOKIE)
     response.cache_control.no_store = True
     return response
